@@ -6,7 +6,6 @@
 
 use std::fmt;
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::origin::{self, MatchKind, Matcher, OriginSet};
@@ -15,9 +14,10 @@ use crate::policy::{
     is_token,
 };
 
-/// The configuration as written (Envoy's `configuration` StringValue, Istio's `pluginConfig`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The configuration as written (Envoy's `configuration` StringValue, Istio's `pluginConfig`),
+/// before any rule is checked. Read field by field from JSON, so that every error can name
+/// its path; unknown fields are refused.
+#[derive(Debug, Default)]
 pub struct RawConfig {
     /// Origin entries: `"*"`, exact origins, `"scheme://*.domain"`, or StringMatcher objects.
     pub allow_origins: Vec<Value>,
@@ -28,41 +28,144 @@ pub struct RawConfig {
     /// Header names or `["*"]`.
     pub expose_headers: Option<Vec<String>>,
     /// Emit `Access-Control-Allow-Credentials: true`.
-    #[serde(default)]
     pub allow_credentials: bool,
     /// Seconds, as a number or a digit string (Envoy's `max_age` is a string).
     pub max_age: Option<Value>,
     /// Answer private network access preflights.
-    #[serde(default)]
     pub allow_private_network: bool,
     /// Status of an allowed preflight reply.
     pub preflight_status: Option<u32>,
     /// What a denied preflight gets.
-    pub unmatched_preflight: Option<RawUnmatchedPreflight>,
+    pub unmatched_preflight: Option<UnmatchedPreflight>,
     /// What an actual request from a disallowed origin gets.
-    pub disallowed_origin: Option<RawDisallowedOrigin>,
+    pub disallowed_origin: Option<DisallowedOrigin>,
     /// Refuse WebSocket upgrades from disallowed cross-site origins.
     pub websocket_origin_check: Option<bool>,
 }
 
-/// `unmatched_preflight` as written.
-#[derive(Debug, Deserialize, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-pub enum RawUnmatchedPreflight {
-    /// Local 403.
-    Deny,
-    /// Pass upstream.
-    Forward,
+/// Every field the configuration may have.
+pub const FIELDS: [&str; 11] = [
+    "allow_origins",
+    "allow_methods",
+    "allow_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "allow_private_network",
+    "preflight_status",
+    "unmatched_preflight",
+    "disallowed_origin",
+    "websocket_origin_check",
+];
+
+impl RawConfig {
+    /// Reads the fields of a JSON object.
+    pub fn from_json(map: Map<String, Value>) -> Result<Self, ConfigError> {
+        let mut raw = RawConfig::default();
+        let mut has_origins = false;
+        for (key, value) in map {
+            match key.as_str() {
+                "allow_origins" => {
+                    has_origins = true;
+                    raw.allow_origins = match value {
+                        Value::Array(list) => list,
+                        other => return Err(wrong_type("allow_origins", &other, "a list")),
+                    };
+                }
+                "allow_methods" => raw.allow_methods = Some(string_list("allow_methods", value)?),
+                "allow_headers" => raw.allow_headers = Some(string_list("allow_headers", value)?),
+                "expose_headers" => {
+                    raw.expose_headers = Some(string_list("expose_headers", value)?);
+                }
+                "allow_credentials" => {
+                    raw.allow_credentials = boolean("allow_credentials", &value)?
+                }
+                "max_age" => raw.max_age = Some(value),
+                "allow_private_network" => {
+                    raw.allow_private_network = boolean("allow_private_network", &value)?;
+                }
+                "preflight_status" => {
+                    raw.preflight_status = Some(
+                        value
+                            .as_u64()
+                            .and_then(|v| u32::try_from(v).ok())
+                            .ok_or_else(|| ConfigError::PreflightStatus {
+                                value: value.to_string(),
+                            })?,
+                    );
+                }
+                "unmatched_preflight" => {
+                    raw.unmatched_preflight = Some(match value.as_str() {
+                        Some("deny") => UnmatchedPreflight::Deny,
+                        Some("forward") => UnmatchedPreflight::Forward,
+                        _ => {
+                            return Err(unknown_choice(
+                                "unmatched_preflight",
+                                &value,
+                                "\"deny\" or \"forward\"",
+                            ));
+                        }
+                    });
+                }
+                "disallowed_origin" => {
+                    raw.disallowed_origin = Some(match value.as_str() {
+                        Some("omit") => DisallowedOrigin::Omit,
+                        Some("reject") => DisallowedOrigin::Reject,
+                        _ => {
+                            return Err(unknown_choice(
+                                "disallowed_origin",
+                                &value,
+                                "\"omit\" or \"reject\"",
+                            ));
+                        }
+                    });
+                }
+                "websocket_origin_check" => {
+                    raw.websocket_origin_check = Some(boolean("websocket_origin_check", &value)?);
+                }
+                _ => return Err(ConfigError::UnknownField { name: key }),
+            }
+        }
+        if !has_origins {
+            return Err(ConfigError::MissingOrigins);
+        }
+        Ok(raw)
+    }
 }
 
-/// `disallowed_origin` as written.
-#[derive(Debug, Deserialize, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-pub enum RawDisallowedOrigin {
-    /// Forward without CORS headers.
-    Omit,
-    /// Local 403.
-    Reject,
+fn wrong_type(path: &str, value: &Value, expected: &'static str) -> ConfigError {
+    ConfigError::WrongType {
+        path: path.to_owned(),
+        value: value.to_string(),
+        expected,
+    }
+}
+
+fn unknown_choice(path: &'static str, value: &Value, expected: &'static str) -> ConfigError {
+    ConfigError::UnknownChoice {
+        path,
+        value: value.to_string(),
+        expected,
+    }
+}
+
+fn boolean(path: &str, value: &Value) -> Result<bool, ConfigError> {
+    value
+        .as_bool()
+        .ok_or_else(|| wrong_type(path, value, "true or false"))
+}
+
+fn string_list(path: &str, value: Value) -> Result<Vec<String>, ConfigError> {
+    let Value::Array(list) = value else {
+        return Err(wrong_type(path, &value, "a list of strings"));
+    };
+    list.into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(s) => Ok(s),
+            other => Err(wrong_type(&format!("{path}[{i}]"), &other, "a string")),
+        })
+        .collect()
 }
 
 /// Headers allowed in a preflight when `allow_headers` is not set: the CORS-safelisted request
@@ -86,12 +189,32 @@ pub enum ConfigError {
     Empty,
     /// The top level is not a JSON object.
     NotAnObject,
-    /// Not JSON, an unknown field, a missing field or a value of the wrong type.
-    Json {
-        /// Field path, empty for the top level.
+    /// Not JSON.
+    Syntax(String),
+    /// A field this filter does not know (a typo must not pass silently).
+    UnknownField {
+        /// The field name.
+        name: String,
+    },
+    /// `allow_origins` is missing.
+    MissingOrigins,
+    /// A value of the wrong JSON type.
+    WrongType {
+        /// Field path.
         path: String,
-        /// serde's message.
-        message: String,
+        /// The value, as JSON.
+        value: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// A value outside a field's choices.
+    UnknownChoice {
+        /// Field path.
+        path: &'static str,
+        /// The value, as JSON.
+        value: String,
+        /// The choices.
+        expected: &'static str,
     },
     /// `allow_origins` is an empty list.
     NoOrigins,
@@ -127,8 +250,8 @@ pub enum ConfigError {
     },
     /// `preflight_status` outside 200..=299.
     PreflightStatus {
-        /// The value.
-        value: u32,
+        /// The value, as JSON.
+        value: String,
     },
     /// `allow_credentials: true` with `allow_origins: ["*"]`.
     CredentialsWithAnyOrigin,
@@ -143,10 +266,27 @@ impl fmt::Display for ConfigError {
             ConfigError::NotAnObject => f.write_str(
                 "the configuration is not a JSON object; write {\"allow_origins\": [...], ...}",
             ),
-            ConfigError::Json { path, message } if path.is_empty() || path == "." => {
-                f.write_str(message)
+            ConfigError::Syntax(message) => {
+                write!(f, "the configuration is not valid JSON: {message}")
             }
-            ConfigError::Json { path, message } => write!(f, "{path}: {message}"),
+            ConfigError::UnknownField { name } => write!(
+                f,
+                "{name}: unknown field; the fields are {}",
+                FIELDS.join(", ")
+            ),
+            ConfigError::MissingOrigins => f.write_str(
+                "allow_origins: missing; list the origins allowed, e.g. [\"https://app.example.com\"]",
+            ),
+            ConfigError::WrongType {
+                path,
+                value,
+                expected,
+            } => write!(f, "{path}: {value} is not {expected}"),
+            ConfigError::UnknownChoice {
+                path,
+                value,
+                expected,
+            } => write!(f, "{path}: {value} is not one of {expected}"),
             ConfigError::NoOrigins => f.write_str(
                 "allow_origins: [] is empty; list the origins allowed, e.g. [\"https://app.example.com\"]",
             ),
@@ -192,20 +332,12 @@ pub fn parse(bytes: &[u8]) -> Result<Policy, ConfigError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ConfigError::Empty);
     }
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ConfigError::NotAnObject);
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let raw: RawConfig =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| ConfigError::Json {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
-    de.end().map_err(|e| ConfigError::Json {
-        path: String::new(),
-        message: e.to_string(),
-    })?;
-    build(raw)
+    let map = match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err(ConfigError::NotAnObject),
+        Err(e) => return Err(ConfigError::Syntax(e.to_string())),
+    };
+    build(RawConfig::from_json(map)?)
 }
 
 /// Turns a raw configuration into a policy, checking every rule.
@@ -272,7 +404,7 @@ pub fn build(raw: RawConfig) -> Result<Policy, ConfigError> {
     let preflight_status = raw.preflight_status.unwrap_or(204);
     if !(200..=299).contains(&preflight_status) {
         return Err(ConfigError::PreflightStatus {
-            value: preflight_status,
+            value: preflight_status.to_string(),
         });
     }
 
@@ -285,14 +417,8 @@ pub fn build(raw: RawConfig) -> Result<Policy, ConfigError> {
         max_age,
         private_network: raw.allow_private_network,
         preflight_status,
-        unmatched_preflight: match raw.unmatched_preflight {
-            None | Some(RawUnmatchedPreflight::Deny) => UnmatchedPreflight::Deny,
-            Some(RawUnmatchedPreflight::Forward) => UnmatchedPreflight::Forward,
-        },
-        disallowed_origin: match raw.disallowed_origin {
-            None | Some(RawDisallowedOrigin::Omit) => DisallowedOrigin::Omit,
-            Some(RawDisallowedOrigin::Reject) => DisallowedOrigin::Reject,
-        },
+        unmatched_preflight: raw.unmatched_preflight.unwrap_or(UnmatchedPreflight::Deny),
+        disallowed_origin: raw.disallowed_origin.unwrap_or(DisallowedOrigin::Omit),
         websocket_origin_check: raw.websocket_origin_check.unwrap_or(true),
     })
 }
@@ -524,21 +650,24 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             ("", "the configuration is empty"),
             ("  \n", "the configuration is empty"),
-            ("{", "EOF while parsing"),
+            (
+                "{",
+                "the configuration is not valid JSON: EOF while parsing",
+            ),
             ("[]", "the configuration is not a JSON object"),
             (
                 "\"https://a.com\"",
                 "the configuration is not a JSON object",
             ),
-            ("{}", "missing field `allow_origins`"),
+            ("{}", "allow_origins: missing"),
             (r#"{"allow_origins": []}"#, "allow_origins: [] is empty"),
             (
                 r#"{"allow_origin": ["https://a.com"]}"#,
-                "unknown field `allow_origin`",
+                "allow_origin: unknown field; the fields are allow_origins, allow_methods",
             ),
             (
                 r#"{"allow_origins": ["https://a.com"], "extra": 1}"#,
-                "unknown field `extra`",
+                "extra: unknown field",
             ),
             (
                 r#"{"allow_origins": ["https://a.com", "https://b.com", "https://example.com/app"]}"#,
@@ -630,11 +759,11 @@ mod tests {
             ),
             (
                 r#"{"allow_origins": ["https://a.com"], "allow_headers": "X-A"}"#,
-                "allow_headers: invalid type: string \"X-A\", expected a sequence",
+                "allow_headers: \"X-A\" is not a list of strings",
             ),
             (
                 r#"{"allow_origins": ["https://a.com"], "allow_credentials": "true"}"#,
-                "allow_credentials: invalid type: string \"true\", expected a boolean",
+                "allow_credentials: \"true\" is not true or false",
             ),
             (
                 r#"{"allow_origins": ["https://a.com"], "max_age": -1}"#,
@@ -658,23 +787,23 @@ mod tests {
             ),
             (
                 r#"{"allow_origins": ["https://a.com"], "preflight_status": -1}"#,
-                "preflight_status: invalid value: integer `-1`",
+                "preflight_status: -1 is not a 2xx status",
             ),
             (
                 r#"{"allow_origins": ["https://a.com"], "unmatched_preflight": "drop"}"#,
-                "unmatched_preflight: unknown variant `drop`, expected `deny` or `forward`",
+                "unmatched_preflight: \"drop\" is not one of \"deny\" or \"forward\"",
             ),
             (
                 r#"{"allow_origins": ["https://a.com"], "disallowed_origin": "block"}"#,
-                "disallowed_origin: unknown variant `block`, expected `omit` or `reject`",
+                "disallowed_origin: \"block\" is not one of \"omit\" or \"reject\"",
             ),
             (
                 r#"{"allow_origins": ["https://a.com"], "websocket_origin_check": 1}"#,
-                "websocket_origin_check: invalid type: integer `1`, expected a boolean",
+                "websocket_origin_check: 1 is not true or false",
             ),
             (
                 r#"{"allow_origins": ["https://a.com"]} x"#,
-                "trailing characters",
+                "the configuration is not valid JSON: trailing characters",
             ),
         ];
         for (json, want) in cases {
