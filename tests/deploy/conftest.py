@@ -1,0 +1,62 @@
+"""Fixtures for the deploy tests (docker compose file, Istio manifests, envoy.yaml, smoke script)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import demo_stack  # noqa: E402
+from demo_stack import harness  # noqa: E402
+
+ARTIFACTS = demo_stack.ARTIFACTS / "deploy"
+
+
+@pytest.fixture(scope="session")
+def deploy_artifacts() -> Path:
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def wasm() -> Path:
+    try:
+        return harness.build_wasm()
+    except harness.HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def envoy_bin() -> Path:
+    try:
+        return harness.envoy_binary()
+    except harness.HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def demo_envoy(deploy_artifacts: Path, wasm: Path, envoy_bin: Path) -> Iterator[demo_stack.DemoStack]:
+    try:
+        s = demo_stack.start("deploy-envoy")
+    except harness.HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[harness.Upstream]:
+    up = harness.Upstream()
+    try:
+        yield up
+    finally:
+        up.close()
