@@ -184,30 +184,14 @@ impl HttpContext for CorsHttp {
             return Action::Continue;
         };
         let edits = policy.response_edits(&self.plan, &pairs);
-        match edits.as_slice() {
-            [] => {}
-            // One edit: one targeted call.
-            [Edit::Set(name, value)] => {
-                let _ = hostcalls::set_map_value_bytes(
-                    MapType::HttpResponseHeaders,
-                    name,
-                    Some(value.as_bytes()),
-                );
-            }
-            [Edit::Remove(name)] => {
-                if let Ok(name) = std::str::from_utf8(name) {
-                    let _ =
-                        hostcalls::set_map_value_bytes(MapType::HttpResponseHeaders, name, None);
+        // One call per edit: a replace or remove returns no data, so it costs a fraction of
+        // replacing the whole map (0.1-0.3 µs against 1.5 µs, BENCHMARKS.md).
+        for edit in &edits {
+            match edit {
+                Edit::Set(name, value) => {
+                    replace_response_header(name.as_bytes(), value.as_bytes())
                 }
-            }
-            // Several: replacing the whole map is one call instead of one per edit.
-            _ => {
-                let new = policy::apply_edits(&pairs, &edits);
-                let new: Vec<(&str, &[u8])> = new
-                    .iter()
-                    .filter_map(|(n, v)| Some((std::str::from_utf8(n).ok()?, *v)))
-                    .collect();
-                let _ = hostcalls::set_map_bytes(MapType::HttpResponseHeaders, new);
+                Edit::Remove(name) => remove_response_header(name),
             }
         }
         Action::Continue
@@ -242,8 +226,8 @@ fn log_outcome(outcome: Outcome, req: &Request<'_>) {
     }
 }
 
-// The SDK's own map reader decodes with `unwrap()`; this one hands the raw buffer to
-// `wire::decode_map`. Same import, same signature as the SDK's declaration.
+// The SDK's map reader decodes with `unwrap()` and its setters panic on any status but `Ok`;
+// these take bytes and return the status. Same imports, same signatures as the SDK's.
 #[link(wasm_import_module = "env")]
 unsafe extern "C" {
     fn proxy_get_header_map_pairs(
@@ -251,6 +235,40 @@ unsafe extern "C" {
         return_map_data: *mut *mut u8,
         return_map_size: *mut usize,
     ) -> Status;
+    fn proxy_replace_header_map_value(
+        map_type: MapType,
+        key_data: *const u8,
+        key_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> Status;
+    fn proxy_remove_header_map_value(
+        map_type: MapType,
+        key_data: *const u8,
+        key_size: usize,
+    ) -> Status;
+}
+
+/// Sets one response header, replacing every line of it.
+fn replace_response_header(name: &[u8], value: &[u8]) {
+    // SAFETY: both slices are valid for the duration of the call; the host copies them.
+    let _ = unsafe {
+        proxy_replace_header_map_value(
+            MapType::HttpResponseHeaders,
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    };
+}
+
+/// Removes every line of one response header.
+fn remove_response_header(name: &[u8]) {
+    // SAFETY: the slice is valid for the duration of the call; the host copies it.
+    let _ = unsafe {
+        proxy_remove_header_map_value(MapType::HttpResponseHeaders, name.as_ptr(), name.len())
+    };
 }
 
 /// Reads a whole header map in one host call.

@@ -228,7 +228,14 @@ pub enum MatchKind {
     /// Value contains.
     Contains(String),
     /// Whole value matches the (anchored) regex.
-    Regex(Regex),
+    Regex {
+        /// The compiled, anchored regex.
+        re: Regex,
+        /// A literal every match ends with, when the pattern makes one certain: checked first,
+        /// so that most origins a regex cannot match never run it (a regex run costs about a
+        /// microsecond per origin, more for long ones).
+        suffix: Option<String>,
+    },
 }
 
 /// An Envoy `StringMatcher`, as in a native `CorsPolicy`'s `allow_origin_string_match`.
@@ -258,7 +265,10 @@ impl Matcher {
         let anchored = format!("{flags}^(?:{pattern})$");
         match Regex::new(&anchored) {
             Ok(re) => Ok(Matcher {
-                kind: MatchKind::Regex(re),
+                kind: MatchKind::Regex {
+                    re,
+                    suffix: required_suffix(pattern),
+                },
                 ignore_case,
             }),
             Err(e) => Err(OriginError(format!(
@@ -286,9 +296,99 @@ impl Matcher {
             MatchKind::Suffix(p) => origin.ends_with(p.as_str()),
             MatchKind::Contains(p) if ic => contains_ignore_case(origin, p),
             MatchKind::Contains(p) => origin.contains(p.as_str()),
-            MatchKind::Regex(re) => re.is_match(origin),
+            MatchKind::Regex { re, suffix } => {
+                // Compared without case: a looser check is still a sound filter, and it holds
+                // for `(?i)` patterns too (origins reaching a matcher are ASCII).
+                suffix
+                    .as_deref()
+                    .is_none_or(|s| ends_with_ignore_case(origin, s))
+                    && re.is_match(origin)
+            }
         }
     }
+}
+
+fn ends_with_ignore_case(haystack: &str, suffix: &str) -> bool {
+    haystack.len() >= suffix.len()
+        && haystack.as_bytes()[haystack.len() - suffix.len()..]
+            .eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// The literal text every match of `pattern` ends with, if the pattern makes one certain.
+///
+/// Read backwards from the end while the characters are plain literals or escaped punctuation
+/// (`\.`); a class, group, quantifier or assertion ends it. Nothing is claimed for a pattern with
+/// an alternation outside any group (`a|b`), with verbose mode (`(?x)`, where spaces and `#`
+/// mean something else), or with non-ASCII text.
+fn required_suffix(pattern: &str) -> Option<String> {
+    let b = pattern.as_bytes();
+    if !pattern.is_ascii() || has_top_level_alternation(b) || has_verbose_flag(b) {
+        return None;
+    }
+    let backslashes_before = |i: usize| b[..i].iter().rev().take_while(|&&c| c == b'\\').count();
+    let mut end = b.len();
+    // An unescaped trailing `$` is implied by the anchoring.
+    if end > 0 && b[end - 1] == b'$' && backslashes_before(end - 1) % 2 == 0 {
+        end -= 1;
+    }
+    let mut out = Vec::new();
+    while end > 0 {
+        let c = b[end - 1];
+        if backslashes_before(end - 1) % 2 == 1 {
+            // `\.` is a literal dot; `\d`, `\b`, `\w`... are classes or assertions.
+            if !c.is_ascii_punctuation() {
+                break;
+            }
+            out.push(c);
+            end -= 2;
+        } else if b".+*?()|[]{}^$\\".contains(&c) {
+            break;
+        } else {
+            out.push(c);
+            end -= 1;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).ok().filter(|s| !s.is_empty())
+}
+
+/// Whether `|` appears outside every group and class.
+fn has_top_level_alternation(b: &[u8]) -> bool {
+    let (mut depth, mut in_class, mut i) = (0usize, false, 0);
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b']' if in_class => in_class = false,
+            _ if in_class => {}
+            b'[' => {
+                in_class = true;
+                // A `]` right after `[` or `[^` is a literal.
+                if b.get(i + 1) == Some(&b'^') {
+                    i += 1;
+                }
+                if b.get(i + 1) == Some(&b']') {
+                    i += 1;
+                }
+            }
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b'|' if depth == 0 => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether a flag group turns on verbose mode (`(?x)`, `(?ix:...)`).
+fn has_verbose_flag(b: &[u8]) -> bool {
+    b.windows(2).enumerate().any(|(i, w)| {
+        w == b"(?"
+            && b[i + 2..]
+                .iter()
+                .take_while(|&&c| c != b')' && c != b':')
+                .any(|&c| c == b'x')
+    })
 }
 
 fn contains_ignore_case(haystack: &str, lower_needle: &str) -> bool {
@@ -572,6 +672,61 @@ mod tests {
         let m = Matcher::regex(r"https://app\.example\.com", true).unwrap();
         assert!(m.matches("HTTPS://APP.EXAMPLE.COM"));
         assert!(Matcher::regex("(", false).is_err());
+    }
+
+    #[test]
+    fn regex_suffix_is_only_claimed_when_certain() {
+        for (pattern, want) in [
+            (r"https://[a-z]+\.example\.com", Some(".example.com")),
+            (r"https://pr-[0-9]+\.preview\.dev$", Some(".preview.dev")),
+            (r"(a|b)\.com", Some(".com")),
+            (r"[a-z|]+\.io", Some(".io")),
+            (r"https://a\.com\\", Some("https://a.com\\")),
+            (
+                r"https://x\.shard[0-9]{2}\.example\.io",
+                Some(".example.io"),
+            ),
+            (r"https://a\.com|https://b\.org", None),
+            (r"https://x\d", None),
+            (r"https://a\.com:8[0-9]{3}", None),
+            (r"https://a\.co(m)?", None),
+            (r"https://a\.com\$", Some("https://a.com$")),
+            (r"(?x) https://a\.com # comment", None),
+            (r"(?i)https://A\.com", Some("https://A.com")),
+            (r"https://é\.com", None),
+            ("", None),
+        ] {
+            assert_eq!(required_suffix(pattern).as_deref(), want, "{pattern}");
+        }
+    }
+
+    #[test]
+    fn regex_suffix_check_never_refuses_a_match() {
+        let patterns = [
+            r"https://[a-z]+\.example\.com",
+            r"(?i)https://[a-z]+\.EXAMPLE\.com",
+            r"https://(app|www)\.example\.(com|org)",
+            r"https?://localhost(:[0-9]+)?",
+            r"https://pr-[0-9]+\.preview\.dev$",
+            r"[hH][tT]{2}ps://x\.io",
+        ];
+        let origins = [
+            "https://app.example.com",
+            "https://APP.EXAMPLE.COM",
+            "https://www.example.org",
+            "http://localhost",
+            "http://localhost:3000",
+            "https://pr-12.preview.dev",
+            "HtTps://x.io",
+            "https://evil.com",
+        ];
+        for p in patterns {
+            let re = Regex::new(&format!("^(?:{p})$")).unwrap();
+            let m = Matcher::regex(p, false).unwrap();
+            for o in origins {
+                assert_eq!(m.matches(o), re.is_match(o), "{p} on {o}");
+            }
+        }
     }
 
     #[test]

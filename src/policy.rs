@@ -660,8 +660,8 @@ impl Policy {
     }
 }
 
-/// Applies edits to a header list, giving the complete new list (for hosts where replacing the
-/// whole map in one call is cheaper than one call per edit).
+/// Applies edits to a header list, giving the complete new list: what the client sees after the
+/// glue applied them one by one (used by the tests, which run the engine without a host).
 pub fn apply_edits<'a>(
     headers: &[(&'a [u8], &'a [u8])],
     edits: &'a [Edit<'a>],
