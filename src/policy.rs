@@ -578,11 +578,23 @@ impl Policy {
         let mut vary_lines = 0usize;
         let mut vary_has_origin = false;
         let mut vary_star = false;
+        // A set replaces every line of its header, so the upstream's copy of a header about to
+        // be set needs no removal call of its own.
+        // Whether a header is about to be set: a set replaces every line of it, so the
+        // upstream's copy needs no removal call of its own.
+        let sets = |name: &[u8]| {
+            let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+            let listed = matches!(self.expose, ExposeHeaders::Any | ExposeHeaders::List(_));
+            allow_origin.is_some()
+                && (is("access-control-allow-origin")
+                    || (*full && self.credentials && is("access-control-allow-credentials"))
+                    || (*full && listed && is("access-control-expose-headers")))
+        };
         for (name, value) in headers {
             if is_access_control(name) {
                 // The filter owns these: whatever the upstream set is dropped, so the client
                 // never sees two values or a grant the policy does not make.
-                if !edits.contains(&Edit::Remove(name)) {
+                if !sets(name) && !edits.contains(&Edit::Remove(name)) {
                     edits.push(Edit::Remove(name));
                 }
             } else if name.eq_ignore_ascii_case(b"vary") {

@@ -445,3 +445,30 @@ fn informational_responses_are_left_alone() {
     let resp: Vec<(&[u8], &[u8])> = vec![(b":status", b"101"), (b"upgrade", b"websocket")];
     assert!(policy.response_edits(&decision.response, &resp).is_empty());
 }
+
+#[test]
+fn a_header_about_to_be_set_is_not_removed_first() {
+    // Each edit is one host call; a set already replaces every upstream line of its header.
+    use cors_proxy_wasm::policy::Edit;
+    let policy = config::parse(CREDS.as_bytes()).unwrap();
+    let pairs: Vec<(&[u8], &[u8])> = vec![
+        (b":method", b"GET"),
+        (b"origin", b"https://app.example.com"),
+    ];
+    let decision = policy.decide(&cors_proxy_wasm::policy::Request::from_pairs(&pairs));
+    let resp: Vec<(&[u8], &[u8])> = vec![
+        (b":status", b"200"),
+        (b"access-control-allow-origin", b"*"),
+        (b"access-control-allow-credentials", b"true"),
+        (b"access-control-max-age", b"5"),
+    ];
+    let edits = policy.response_edits(&decision.response, &resp);
+    let removed: Vec<&[u8]> = edits
+        .iter()
+        .filter_map(|e| match e {
+            Edit::Remove(n) => Some(*n),
+            Edit::Set(..) => None,
+        })
+        .collect();
+    assert_eq!(removed, vec![b"access-control-max-age".as_slice()]);
+}
