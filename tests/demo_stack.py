@@ -23,6 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -150,6 +151,29 @@ _LIVE: list[DemoStack] = []
 def _stop_all() -> None:
     for s in _LIVE:
         s.stop()
+
+
+def fresh_artifacts(name: str) -> Path:
+    """An empty tests/artifacts/NAME/ for this run's screenshots and logs."""
+    path = ARTIFACTS / name
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def running(name: str) -> Iterator[DemoStack]:
+    """Generator for a pytest fixture: the demo Envoy, stopped by PID however the tests end."""
+    import pytest
+
+    try:
+        stack = start(name)
+    except HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 def start(name: str, timeout: float = 25.0) -> DemoStack:

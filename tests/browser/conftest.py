@@ -4,7 +4,6 @@ Chromium driven by Playwright. Everything started here is stopped by PID in fina
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -17,27 +16,16 @@ import demo_stack  # noqa: E402
 
 CHROMIUM = demo_stack.CHROMIUM
 CHROMIUM_ARGS = demo_stack.CHROMIUM_ARGS
-ARTIFACTS = demo_stack.ARTIFACTS / "browser"
 
 
 @pytest.fixture(scope="session")
 def browser_artifacts() -> Path:
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+    return demo_stack.fresh_artifacts("browser")
 
 
 @pytest.fixture(scope="module")
 def stack(browser_artifacts: Path) -> Iterator[demo_stack.DemoStack]:
-    try:
-        s = demo_stack.start("browser-envoy")
-    except demo_stack.HarnessError as e:
-        pytest.fail(str(e), pytrace=False)
-    try:
-        yield s
-    finally:
-        s.stop()
+    yield from demo_stack.running("browser-envoy")
 
 
 @pytest.fixture(scope="session")

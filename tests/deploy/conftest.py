@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -14,15 +13,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import demo_stack  # noqa: E402
 from demo_stack import harness  # noqa: E402
 
-ARTIFACTS = demo_stack.ARTIFACTS / "deploy"
 
 
 @pytest.fixture(scope="session")
 def deploy_artifacts() -> Path:
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+    return demo_stack.fresh_artifacts("deploy")
 
 
 @pytest.fixture(scope="session")
@@ -43,14 +38,7 @@ def envoy_bin() -> Path:
 
 @pytest.fixture(scope="module")
 def demo_envoy(deploy_artifacts: Path, wasm: Path, envoy_bin: Path) -> Iterator[demo_stack.DemoStack]:
-    try:
-        s = demo_stack.start("deploy-envoy")
-    except harness.HarnessError as e:
-        pytest.fail(str(e), pytrace=False)
-    try:
-        yield s
-    finally:
-        s.stop()
+    yield from demo_stack.running("deploy-envoy")
 
 
 @pytest.fixture(scope="module")
