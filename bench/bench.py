@@ -549,8 +549,8 @@ def build(skip: bool) -> None:
     if skip:
         log("skipping builds (--no-build)")
     else:
-        log("building the filter: cargo build --release --target wasm32-wasip1")
-        subprocess.run(["cargo", "build", "--release", "--target", "wasm32-wasip1"], cwd=ROOT, check=True, timeout=1800)
+        log("building the filter: scripts/build (cargo build --release --target wasm32-wasip1, wasm-opt)")
+        subprocess.run([str(ROOT / "scripts" / "build")], cwd=ROOT, check=True, timeout=1800)
         log("building bench/empty-filter")
         subprocess.run(
             ["cargo", "build", "--release", "--target", "wasm32-wasip1", "--target-dir", str(EMPTY_TARGET)],

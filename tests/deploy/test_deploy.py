@@ -99,8 +99,10 @@ def test_compose_config(wasm):
     w = services["wasm"]
     assert w["image"].startswith("rust:"), w["image"]
     cmd = command_text(w)
-    assert "rustup target add wasm32-wasip1" in cmd and "cargo build" in cmd and "--release" in cmd \
-        and "--target wasm32-wasip1" in cmd, cmd
+    assert "rustup target add wasm32-wasip1" in cmd and "scripts/build --locked" in cmd \
+        and "binaryen" in cmd, cmd
+    build = (ROOT / "scripts" / "build").read_text()
+    assert 'cargo build --release --target wasm32-wasip1 "$@"' in build and "wasm-opt" in build
     target_dir = w["environment"]["CARGO_TARGET_DIR"]
     w_mounts = {dst: src for src, dst, _ in mounts(w)}
     assert target_dir in w_mounts, (target_dir, w_mounts)

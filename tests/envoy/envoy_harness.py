@@ -155,7 +155,7 @@ def build_wasm() -> Path:
                 "Rust target wasm32-wasip1 is not installed: run `rustup target add wasm32-wasip1` "
                 "(or scripts/setup)"
             )
-    cmd = [cargo, "build", "--release", "--target", "wasm32-wasip1"]
+    cmd = [str(ROOT / "scripts" / "build")]
     print(f"\n[harness] building the filter: {' '.join(cmd)}", file=sys.stderr)
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
@@ -163,7 +163,7 @@ def build_wasm() -> Path:
             f"`{' '.join(cmd)}` failed with status {proc.returncode}:\n{tail(proc.stderr, 80)}"
         )
     if not WASM_PATH.is_file():
-        raise HarnessError(f"cargo build succeeded but {WASM_PATH} is missing")
+        raise HarnessError(f"scripts/build succeeded but {WASM_PATH} is missing")
     return WASM_PATH
 
 

@@ -1,7 +1,8 @@
 //! Calibration filter for bench/hostcalls: does nothing but the host calls its plugin
 //! configuration names, so that `bench/run` can price each kind of host call in this Envoy
 //! against the empty filter. The configuration is `MODE` or `MODE*N` (the call made N times per
-//! request, to lift its cost above the run-to-run noise):
+//! request, to lift its cost above the run-to-run noise), or several joined by `+` (all of them,
+//! e.g. `req-absent+resp-replace`: one call in each phase):
 //!
 //! | mode             | per request, N times                                                 |
 //! |------------------|----------------------------------------------------------------------|
@@ -21,7 +22,7 @@
 //!
 //! Host imports are declared here (as src/filter.rs does) so that no status makes the SDK panic.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::ptr::null_mut;
 use std::rc::Rc;
 
@@ -29,7 +30,7 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, MapType, Status};
 
 proxy_wasm::main! {{
-    proxy_wasm::set_root_context(|_| Box::new(Root { mode: Rc::new(Cell::new((Mode::None, 1))) }));
+    proxy_wasm::set_root_context(|_| Box::new(Root { modes: RefCell::default() }));
 }}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,7 @@ enum Mode {
 }
 
 struct Root {
-    mode: Rc<Cell<(Mode, u32)>>,
+    modes: RefCell<Rc<Vec<(Mode, u32)>>>,
 }
 
 impl Context for Root {}
@@ -62,36 +63,22 @@ impl RootContext for Root {
             .unwrap_or("")
             .trim()
             .trim_matches('"');
-        let (name, n) = match text.split_once('*') {
-            Some((name, n)) => match n.parse::<u32>() {
-                Ok(n) if n > 0 => (name, n),
-                _ => return false,
-            },
-            None => (text, 1),
-        };
-        let mode = match name {
-            "" | "none" | "{}" => Mode::None,
-            "req-pairs" => Mode::ReqPairs,
-            "req-origin" => Mode::ReqOrigin,
-            "req-absent" => Mode::ReqAbsent,
-            "resp-pairs" => Mode::RespPairs,
-            "resp-absent" => Mode::RespAbsent,
-            "resp-present" => Mode::RespPresent,
-            "resp-setpairs" => Mode::RespSetPairs,
-            "resp-replace" => Mode::RespReplace,
-            "resp-add" => Mode::RespAdd,
-            "resp-remove" => Mode::RespRemove,
-            "resp-dup" => Mode::RespDup,
-            "req-reply" => Mode::ReqReply,
-            _ => return false,
-        };
-        self.mode.set((mode, n));
+        // `A+B`: several modes at once (a request-phase one and a response-phase one).
+        let mut modes = Vec::new();
+        for part in text.split('+') {
+            match parse_mode(part) {
+                Some(m) => modes.push(m),
+                None => return false,
+            }
+        }
+        *self.modes.borrow_mut() = Rc::new(modes);
         true
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        let (mode, n) = self.mode.get();
-        Some(Box::new(Http { mode, n }))
+        Some(Box::new(Http {
+            modes: Rc::clone(&self.modes.borrow()),
+        }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -100,100 +87,144 @@ impl RootContext for Root {
 }
 
 struct Http {
-    mode: Mode,
-    n: u32,
+    modes: Rc<Vec<(Mode, u32)>>,
 }
 
 impl Context for Http {}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _headers: usize, _eos: bool) -> Action {
-        let t = MapType::HttpRequestHeaders;
-        if self.mode == Mode::ReqReply {
-            let headers = [
-                ("access-control-allow-origin", "https://app.example.com"),
-                ("access-control-allow-credentials", "true"),
-                ("access-control-allow-methods", "GET, POST, PUT, DELETE"),
-                (
-                    "access-control-allow-headers",
-                    "Content-Type, Authorization",
-                ),
-                ("access-control-max-age", "600"),
-                (
-                    "vary",
-                    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
-                ),
-            ];
-            let pairs: Vec<(&[u8], &[u8])> = headers
-                .iter()
-                .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
-                .collect();
-            let map = encode(&pairs);
-            // SAFETY: pointers and lengths of live buffers; no body, no details.
-            unsafe {
-                proxy_send_local_response(
-                    204,
-                    std::ptr::null(),
-                    0,
-                    std::ptr::null(),
-                    0,
-                    map.as_ptr(),
-                    map.len(),
-                    -1,
-                );
-            }
-            return Action::Pause;
-        }
-        for _ in 0..self.n {
-            match self.mode {
-                Mode::ReqPairs => drop(std::hint::black_box(get_pairs(t))),
-                Mode::ReqOrigin => drop(std::hint::black_box(get_value(t, "origin"))),
-                Mode::ReqAbsent => drop(std::hint::black_box(get_value(t, "x-not-there"))),
-                _ => {}
+        let modes = Rc::clone(&self.modes);
+        for &(mode, n) in modes.iter() {
+            if request_phase(mode, n) == Action::Pause {
+                return Action::Pause;
             }
         }
         Action::Continue
     }
 
     fn on_http_response_headers(&mut self, _headers: usize, _eos: bool) -> Action {
-        let t = MapType::HttpResponseHeaders;
-        if self.mode == Mode::RespSetPairs {
-            if let Some(buf) = get_pairs(t) {
-                let mut pairs = decode(&buf);
-                pairs.push((b"vary", b"Origin"));
-                pairs.push((b"access-control-allow-origin", b"https://app.example.com"));
-                pairs.push((b"access-control-allow-credentials", b"true"));
-                pairs.push((b"access-control-expose-headers", b"X-Request-Id"));
-                let out = encode(&pairs);
-                for _ in 0..self.n {
-                    // SAFETY: pointer and length of a live buffer.
-                    unsafe { proxy_set_header_map_pairs(t, out.as_ptr(), out.len()) };
-                }
-            }
-            return Action::Continue;
-        }
-        for _ in 0..self.n {
-            match self.mode {
-                Mode::RespPairs => drop(std::hint::black_box(get_pairs(t))),
-                Mode::RespAbsent => drop(std::hint::black_box(get_value(t, "x-not-there"))),
-                Mode::RespPresent => drop(std::hint::black_box(get_value(t, ":status"))),
-                Mode::RespReplace => call_kv(t, "vary", "Origin", false),
-                Mode::RespAdd => call_kv(t, "x-cal", "1", true),
-                Mode::RespDup => {
-                    call_kv(t, "x-dup", "1", true);
-                    call_kv(t, "x-dup", "2", true);
-                    call_kv(t, "x-dup", "3", false);
-                }
-                Mode::RespRemove => {
-                    let k = "x-not-there";
-                    // SAFETY: pointer and length of a live string.
-                    unsafe { proxy_remove_header_map_value(t, k.as_ptr(), k.len()) };
-                }
-                _ => {}
-            }
+        let modes = Rc::clone(&self.modes);
+        for &(mode, n) in modes.iter() {
+            response_phase(mode, n);
         }
         Action::Continue
     }
+}
+
+fn request_phase(mode: Mode, n: u32) -> Action {
+    let t = MapType::HttpRequestHeaders;
+    if mode == Mode::ReqReply {
+        let headers = [
+            ("access-control-allow-origin", "https://app.example.com"),
+            ("access-control-allow-credentials", "true"),
+            ("access-control-allow-methods", "GET, POST, PUT, DELETE"),
+            (
+                "access-control-allow-headers",
+                "Content-Type, Authorization",
+            ),
+            ("access-control-max-age", "600"),
+            (
+                "vary",
+                "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+            ),
+        ];
+        let pairs: Vec<(&[u8], &[u8])> = headers
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect();
+        let map = encode(&pairs);
+        // SAFETY: pointers and lengths of live buffers; no body, no details.
+        unsafe {
+            proxy_send_local_response(
+                204,
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+                0,
+                map.as_ptr(),
+                map.len(),
+                -1,
+            );
+        }
+        return Action::Pause;
+    }
+    for _ in 0..n {
+        match mode {
+            Mode::ReqPairs => drop(std::hint::black_box(get_pairs(t))),
+            Mode::ReqOrigin => drop(std::hint::black_box(get_value(t, "origin"))),
+            Mode::ReqAbsent => drop(std::hint::black_box(get_value(t, "x-not-there"))),
+            _ => {}
+        }
+    }
+    Action::Continue
+}
+
+fn response_phase(mode: Mode, n: u32) {
+    let t = MapType::HttpResponseHeaders;
+    if mode == Mode::RespSetPairs {
+        if let Some(buf) = get_pairs(t) {
+            let mut pairs = decode(&buf);
+            pairs.push((b"vary", b"Origin"));
+            pairs.push((b"access-control-allow-origin", b"https://app.example.com"));
+            pairs.push((b"access-control-allow-credentials", b"true"));
+            pairs.push((b"access-control-expose-headers", b"X-Request-Id"));
+            let out = encode(&pairs);
+            for _ in 0..n {
+                // SAFETY: pointer and length of a live buffer.
+                unsafe { proxy_set_header_map_pairs(t, out.as_ptr(), out.len()) };
+            }
+        }
+        return;
+    }
+    for _ in 0..n {
+        match mode {
+            Mode::RespPairs => drop(std::hint::black_box(get_pairs(t))),
+            Mode::RespAbsent => drop(std::hint::black_box(get_value(t, "x-not-there"))),
+            Mode::RespPresent => drop(std::hint::black_box(get_value(t, ":status"))),
+            Mode::RespReplace => call_kv(t, "vary", "Origin", false),
+            Mode::RespAdd => call_kv(t, "x-cal", "1", true),
+            Mode::RespDup => {
+                call_kv(t, "x-dup", "1", true);
+                call_kv(t, "x-dup", "2", true);
+                call_kv(t, "x-dup", "3", false);
+            }
+            Mode::RespRemove => {
+                let k = "x-not-there";
+                // SAFETY: pointer and length of a live string.
+                unsafe { proxy_remove_header_map_value(t, k.as_ptr(), k.len()) };
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `MODE` or `MODE*N`.
+fn parse_mode(text: &str) -> Option<(Mode, u32)> {
+    let (name, n) = match text.split_once('*') {
+        Some((name, n)) => match n.parse::<u32>() {
+            Ok(n) if n > 0 => (name, n),
+            _ => return None,
+        },
+        None => (text, 1),
+    };
+    let mode = match name {
+        "" | "none" | "{}" => Mode::None,
+        "req-pairs" => Mode::ReqPairs,
+        "req-origin" => Mode::ReqOrigin,
+        "req-absent" => Mode::ReqAbsent,
+        "resp-pairs" => Mode::RespPairs,
+        "resp-absent" => Mode::RespAbsent,
+        "resp-present" => Mode::RespPresent,
+        "resp-setpairs" => Mode::RespSetPairs,
+        "resp-replace" => Mode::RespReplace,
+        "resp-add" => Mode::RespAdd,
+        "resp-remove" => Mode::RespRemove,
+        "resp-dup" => Mode::RespDup,
+        "req-reply" => Mode::ReqReply,
+        _ => return None,
+    };
+    Some((mode, n))
 }
 
 #[link(wasm_import_module = "env")]
