@@ -2,8 +2,9 @@
 //! policy needs, asks the policy, and applies the answer.
 //!
 //! Host calls are the cost of a wasm filter (each one is about a microsecond in Envoy), so
-//! they are counted: a request costs one call to read its header map, a response one call to
-//! read its header map and at most one to change it. Counters are kept in the VM and handed
+//! they are counted: a request costs one call to read its header map; a response one call to
+//! read its header map and one per header changed, or, for a request without `Origin` whose
+//! response has no `Vary`, one lookup and one call to set `Vary: Origin`. Counters are kept in the VM and handed
 //! to Envoy once a second, off the request path.
 
 use std::cell::Cell;
@@ -177,6 +178,12 @@ impl HttpContext for CorsHttp {
         if self.plan == ResponsePlan::Untouched {
             return Action::Continue;
         }
+        // A request without Origin needs only `Vary: Origin`. When the response has no `Vary`
+        // (one lookup that returns no data), that is one call, not a read of the whole map.
+        if self.plan == ResponsePlan::VaryOnly && !response_has(b"vary") {
+            replace_response_header(b"vary", policy::VARY_ORIGIN.as_bytes());
+            return Action::Continue;
+        }
         let Some(buf) = read_map(MapType::HttpResponseHeaders) else {
             return Action::Continue;
         };
@@ -230,6 +237,13 @@ fn log_outcome(outcome: Outcome, req: &Request<'_>) {
 // these take bytes and return the status. Same imports, same signatures as the SDK's.
 #[link(wasm_import_module = "env")]
 unsafe extern "C" {
+    fn proxy_get_header_map_value(
+        map_type: MapType,
+        key_data: *const u8,
+        key_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+    ) -> Status;
     fn proxy_get_header_map_pairs(
         map_type: MapType,
         return_map_data: *mut *mut u8,
@@ -247,6 +261,31 @@ unsafe extern "C" {
         key_data: *const u8,
         key_size: usize,
     ) -> Status;
+}
+
+/// Whether the response has this header. Anything but a clear "not found" counts as present,
+/// which sends the caller to the path that reads the whole map.
+fn response_has(name: &[u8]) -> bool {
+    let mut data: *mut u8 = null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the name is valid for the call; on success the host hands over a buffer it
+    // allocated through `proxy_on_memory_allocate`, freed here as in `read_map`.
+    unsafe {
+        match proxy_get_header_map_value(
+            MapType::HttpResponseHeaders,
+            name.as_ptr(),
+            name.len(),
+            &mut data,
+            &mut size,
+        ) {
+            Status::NotFound => false,
+            Status::Ok if !data.is_null() => {
+                drop(Vec::from_raw_parts(data, size, size));
+                true
+            }
+            _ => true,
+        }
+    }
 }
 
 /// Sets one response header, replacing every line of it.

@@ -209,6 +209,11 @@ pub enum Action<'p> {
 pub enum ResponsePlan {
     /// Leave the response alone (a forwarded preflight).
     Untouched,
+    /// Not a CORS request (no `Origin`, or a same-origin one) under an origin-dependent policy:
+    /// only the Vary rule applies, `Origin` merged into `Vary`. The upstream's other headers
+    /// are left as they are: no browser applies CORS to this response, and `Vary: Origin`
+    /// keeps a cache from handing it to a request that has another `Origin`.
+    VaryOnly,
     /// Take over the `Access-Control-*` headers: drop the upstream's, set these.
     Cors {
         /// `Access-Control-Allow-Origin`, or none for a disallowed or non-CORS request.
@@ -297,6 +302,8 @@ pub enum Edit<'a> {
     Set(&'static str, Cow<'a, str>),
 }
 
+/// `Vary` on a response that had none, for an origin-dependent answer.
+pub const VARY_ORIGIN: &str = "Origin";
 const VARY_PREFLIGHT_ANY: &str = "Access-Control-Request-Method, Access-Control-Request-Headers";
 const VARY_PREFLIGHT: &str =
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
@@ -313,7 +320,7 @@ impl Policy {
             Some(o) if !o.is_empty() => o,
             // No Origin: not a CORS request. It still gets `*` or `Vary: Origin` so that a
             // shared cache never serves this answer to a cross-origin request, or the reverse.
-            _ => return self.not_cors(),
+            _ => return self.not_cors(req),
         };
         // With `*` nothing is reflected, so even a malformed origin is harmless.
         let origin = if self.origins.any {
@@ -332,7 +339,7 @@ impl Policy {
             })
         {
             // Browsers send `Origin` on same-origin POSTs too; that is not a CORS request.
-            return self.not_cors();
+            return self.not_cors(req);
         }
         let allow_origin = match origin {
             Some(o) if allowed => AllowOrigin::Exact(o.to_owned()),
@@ -379,14 +386,21 @@ impl Policy {
         }
     }
 
-    fn not_cors(&self) -> Decision<'_> {
-        Decision {
-            action: Action::Continue,
-            response: ResponsePlan::Cors {
+    fn not_cors(&self, req: &Request<'_>) -> Decision<'_> {
+        // An upgrade may be answered by a 101, which must be left alone: that takes reading
+        // the response, as the `Cors` plan does.
+        let response = if self.origin_dependent() && req.upgrade.is_none() {
+            ResponsePlan::VaryOnly
+        } else {
+            ResponsePlan::Cors {
                 allow_origin: self.origins.any.then_some(AllowOrigin::Any),
                 full: false,
                 vary_origin: self.origin_dependent(),
-            },
+            }
+        };
+        Decision {
+            action: Action::Continue,
+            response,
             outcome: Outcome::NotCors,
         }
     }
@@ -559,13 +573,19 @@ impl Policy {
         plan: &'a ResponsePlan,
         headers: &[(&'a [u8], &'a [u8])],
     ) -> Vec<Edit<'a>> {
-        let ResponsePlan::Cors {
-            allow_origin,
-            full,
-            vary_origin,
-        } = plan
-        else {
-            return Vec::new();
+        let (allow_origin, full, vary_origin) = match plan {
+            ResponsePlan::Untouched => return Vec::new(),
+            ResponsePlan::VaryOnly => {
+                return merged_vary(headers)
+                    .map(|value| Edit::Set("vary", value))
+                    .into_iter()
+                    .collect();
+            }
+            ResponsePlan::Cors {
+                allow_origin,
+                full,
+                vary_origin,
+            } => (allow_origin, full, vary_origin),
         };
         // 1xx responses (100 Continue, 101 Switching Protocols) are not the final response.
         if headers
@@ -575,11 +595,6 @@ impl Policy {
             return Vec::new();
         }
         let mut edits = Vec::new();
-        let mut vary_lines = 0usize;
-        let mut vary_has_origin = false;
-        let mut vary_star = false;
-        // A set replaces every line of its header, so the upstream's copy of a header about to
-        // be set needs no removal call of its own.
         // Whether a header is about to be set: a set replaces every line of it, so the
         // upstream's copy needs no removal call of its own.
         let sets = |name: &[u8]| {
@@ -590,40 +605,14 @@ impl Policy {
                     || (*full && self.credentials && is("access-control-allow-credentials"))
                     || (*full && listed && is("access-control-expose-headers")))
         };
-        for (name, value) in headers {
-            if is_access_control(name) {
-                // The filter owns these: whatever the upstream set is dropped, so the client
-                // never sees two values or a grant the policy does not make.
-                if !sets(name) && !edits.contains(&Edit::Remove(name)) {
-                    edits.push(Edit::Remove(name));
-                }
-            } else if name.eq_ignore_ascii_case(b"vary") {
-                vary_lines += 1;
-                for token in value.split(|&b| b == b',').map(trim_ows) {
-                    vary_star |= token == b"*";
-                    vary_has_origin |= token.eq_ignore_ascii_case(b"origin");
-                }
+        for name in headers.iter().map(|(name, _)| *name) {
+            // The filter owns these: whatever the upstream set is dropped, so the client
+            // never sees two values or a grant the policy does not make.
+            if is_access_control(name) && !sets(name) && !edits.contains(&Edit::Remove(name)) {
+                edits.push(Edit::Remove(name));
             }
         }
-        if *vary_origin && !vary_star && !vary_has_origin {
-            let value = if vary_lines == 0 {
-                Cow::Borrowed("Origin")
-            } else {
-                let mut merged = String::new();
-                for (_, value) in headers
-                    .iter()
-                    .filter(|(n, _)| n.eq_ignore_ascii_case(b"vary"))
-                {
-                    for token in value.split(|&b| b == b',').map(trim_ows) {
-                        if !token.is_empty() {
-                            merged.push_str(&String::from_utf8_lossy(token));
-                            merged.push_str(", ");
-                        }
-                    }
-                }
-                merged.push_str("Origin");
-                Cow::Owned(merged)
-            };
+        if *vary_origin && let Some(value) = merged_vary(headers) {
             edits.push(Edit::Set("vary", value));
         }
         let Some(allow_origin) = allow_origin else {
@@ -694,6 +683,36 @@ pub fn apply_edits<'a>(
         }
     }
     out
+}
+
+/// `Vary` with `Origin` merged in (its lines joined into one), or `None` when it already
+/// varies on `Origin` or on everything (`*`).
+fn merged_vary<'a>(headers: &[(&'a [u8], &'a [u8])]) -> Option<Cow<'a, str>> {
+    let lines = || {
+        headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(b"vary"))
+            .map(|(_, v)| *v)
+    };
+    let tokens = || {
+        lines()
+            .flat_map(|v| v.split(|&b| b == b','))
+            .map(trim_ows)
+            .filter(|t| !t.is_empty())
+    };
+    if tokens().any(|t| t == b"*" || t.eq_ignore_ascii_case(b"origin")) {
+        return None;
+    }
+    if lines().next().is_none() {
+        return Some(Cow::Borrowed(VARY_ORIGIN));
+    }
+    let mut merged = String::new();
+    for token in tokens() {
+        merged.push_str(&String::from_utf8_lossy(token));
+        merged.push_str(", ");
+    }
+    merged.push_str("Origin");
+    Some(Cow::Owned(merged))
 }
 
 fn is_access_control(name: &[u8]) -> bool {

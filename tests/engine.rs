@@ -4,7 +4,7 @@
 //! Runs on the host (`cargo test`) and on wasm (`wasm-bindgen-test`).
 
 use cors_proxy_wasm::config;
-use cors_proxy_wasm::policy::{Action, Outcome, apply_edits};
+use cors_proxy_wasm::policy::{Action, Edit, Outcome, ResponsePlan, VARY_ORIGIN, apply_edits};
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -45,6 +45,13 @@ fn run(policy: &str, request: &[(&str, &str)], upstream: &[(&str, &str)]) -> (Se
             resp.extend(upstream.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
             let edits = policy.response_edits(&decision.response, &resp);
             let out = apply_edits(&resp, &edits);
+            // The glue's shortcut for a request without Origin whose response has no Vary:
+            // `Vary: Origin` set without reading the response must make the same response.
+            let has_vary = resp.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"vary"));
+            if decision.response == ResponsePlan::VaryOnly && !has_vary {
+                let blind = [Edit::Set("vary", VARY_ORIGIN.into())];
+                assert_eq!(apply_edits(&resp, &blind), out, "Vary shortcut differs");
+            }
             let status = std::str::from_utf8(out.iter().find(|(n, _)| *n == b":status").unwrap().1)
                 .unwrap()
                 .parse()
@@ -198,8 +205,17 @@ const CASES: &[Case] = &[
         status: 200, upstream_sees_it: true,
         headers: &[("access-control-allow-origin", "*"), ("access-control-expose-headers", "*")] },
     Case { name: "no Origin with an origin-dependent policy gets only Vary",
-        policy: EXACT, request: &[], upstream: &[("access-control-allow-origin", "*")],
+        policy: EXACT, request: &[], upstream: &[],
         status: 200, upstream_sees_it: true, headers: &[("vary", "Origin")] },
+    Case { name: "no Origin: the upstream's own CORS headers are left alone, Vary merged",
+        policy: EXACT, request: &[], upstream: &[("access-control-allow-origin", "*"), ("vary", "Accept")],
+        status: 200, upstream_sees_it: true,
+        headers: &[("access-control-allow-origin", "*"), ("vary", "Accept, Origin")] },
+    Case { name: "same-origin request is not CORS: only the Vary rule",
+        policy: EXACT, request: &[(":method", "POST"), ("origin", "https://api.example.com")],
+        upstream: &[("access-control-allow-origin", "https://api.example.com")],
+        status: 200, upstream_sees_it: true,
+        headers: &[("access-control-allow-origin", "https://api.example.com"), ("vary", "Origin")] },
     Case { name: "empty Origin is no Origin",
         policy: EXACT, request: &[("origin", "")], upstream: &[],
         status: 200, upstream_sees_it: true, headers: &[("vary", "Origin")] },
