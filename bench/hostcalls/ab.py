@@ -24,29 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bench as b  # noqa: E402
 
 
-def listener(name: str, filters: list[dict]) -> dict:
-    hcm = {
-        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-        "stat_prefix": name,
-        "route_config": {"virtual_hosts": [{"name": name, "domains": ["*"], "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "never_used"}}]}]},
-        "http_filters": filters
-        + [
-            {
-                "name": "envoy.filters.http.health_check",
-                "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck",
-                    "pass_through_mode": False,
-                    "headers": [{"name": ":path", "string_match": {"prefix": "/"}}],
-                },
-            },
-            {"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
-        ],
-    }
-    return {
-        "name": name,
-        "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
-        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}],
-    }
+def listener(name: str, v: b.Variant) -> dict:
+    """bench/run's listener for this variant (same route, same filters), named after it."""
+    ls = b.bootstrap(v, "local")["static_resources"]["listeners"][0]
+    ls["name"] = name
+    return ls
 
 
 def main() -> int:
@@ -61,11 +43,12 @@ def main() -> int:
     for spec in args.specs:
         name, _, rest = spec.partition("=")
         path, at, cfg = rest.partition("@")
-        filters = []
-        if name != "none":
-            filters.append(b.wasm_filter(Path(path).resolve(), cfg if at else json.dumps(b.SMALL_POLICY)))
+        if name == "none":
+            v = b.Variant(name, name, "none", cors=False)
+        else:
+            v = b.Variant(name, name, "wasm", Path(path).resolve(), b.SMALL_POLICY, raw_config=cfg if at else None)
         names.append(name)
-        listeners.append(listener(name, filters))
+        listeners.append(listener(name, v))
     boot = b.bootstrap(b.Variant("none", "none", "none", cors=False), "local")
     boot["static_resources"]["listeners"] = listeners
     kinds = args.kinds.split(",")
