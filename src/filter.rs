@@ -4,8 +4,8 @@
 //! Host calls are the cost of a wasm filter (each one is about a microsecond in Envoy), so
 //! they are counted: a request costs one call to read its header map; a response one call to
 //! read its header map and one per header changed, or, for a request without `Origin` whose
-//! response has no `Vary`, one lookup and one call to set `Vary: Origin`. Counters are kept in the VM and handed
-//! to Envoy once a second, off the request path.
+//! response has no `Vary`, one lookup and one call to set `Vary: Origin`. Counters are kept
+//! in the VM and handed to Envoy once a second, off the request path.
 
 use std::cell::Cell;
 use std::ptr::null_mut;
