@@ -153,6 +153,12 @@ impl HttpContext for CorsHttp {
         let Some(pairs) = wire::decode_map(&buf) else {
             return Action::Continue;
         };
+        // Test builds only (`--features test-trap`): a request naming this header makes the VM
+        // trap, so the tests can show what Envoy's failure policies do with a failed VM.
+        #[cfg(feature = "test-trap")]
+        if pairs.iter().any(|(name, _)| *name == b"x-cors-test-trap") {
+            std::process::abort();
+        }
         let req = Request::from_pairs(&pairs);
         let decision = policy.decide(&req);
         self.counters.count(decision.outcome);
