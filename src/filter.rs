@@ -40,14 +40,21 @@ const METRICS: [&str; 6] = [
 ];
 
 /// Counts kept in the VM between flushes: an increment per request would be a host call each.
+/// One set per VM, not per root context: when Envoy swaps the configuration (ECDS), the VM is
+/// kept and a new root context takes over, and the counts the old one had not yet handed over
+/// are flushed by the new one instead of being dropped with it.
 #[derive(Default)]
 struct Counters {
-    ids: [Option<u32>; METRICS.len()],
+    ids: [Cell<Option<u32>>; METRICS.len()],
     pending: [Cell<u64>; METRICS.len()],
 }
 
+thread_local! {
+    static COUNTERS: Counters = Counters::default();
+}
+
 impl Counters {
-    fn count(&self, outcome: Outcome) {
+    fn count(outcome: Outcome) {
         let index = match outcome {
             Outcome::NotCors => return,
             Outcome::PreflightAllowed => 0,
@@ -57,27 +64,38 @@ impl Counters {
             Outcome::Rejected => 4,
             Outcome::WebsocketRejected => 5,
         };
-        let cell = &self.pending[index];
-        cell.set(cell.get() + 1);
+        COUNTERS.with(|c| c.pending[index].set(c.pending[index].get() + 1));
     }
 
-    fn flush(&self) {
-        for (id, pending) in self.ids.iter().zip(&self.pending) {
-            let n = pending.take();
-            if let (Some(id), true) = (id, n > 0) {
-                let offset = i64::try_from(n).unwrap_or(i64::MAX);
-                if hostcalls::increment_metric(*id, offset).is_err() {
-                    pending.set(n);
+    /// Defines the metrics (again, for a new root context: Envoy returns the same counters).
+    fn define() {
+        COUNTERS.with(|c| {
+            for (slot, name) in c.ids.iter().zip(METRICS) {
+                if let Ok(id) = hostcalls::define_metric(MetricType::Counter, name) {
+                    slot.set(Some(id));
                 }
             }
-        }
+        });
+    }
+
+    fn flush() {
+        COUNTERS.with(|c| {
+            for (id, pending) in c.ids.iter().zip(&c.pending) {
+                let n = pending.take();
+                if let (Some(id), true) = (id.get(), n > 0) {
+                    let offset = i64::try_from(n).unwrap_or(i64::MAX);
+                    if hostcalls::increment_metric(id, offset).is_err() {
+                        pending.set(n);
+                    }
+                }
+            }
+        });
     }
 }
 
 #[derive(Default)]
 struct CorsRoot {
     policy: Option<Rc<Policy>>,
-    counters: Rc<Counters>,
 }
 
 impl Context for CorsRoot {}
@@ -94,12 +112,8 @@ impl RootContext for CorsRoot {
                 return false;
             }
         };
-        let mut counters = Counters::default();
-        for (slot, name) in counters.ids.iter_mut().zip(METRICS) {
-            *slot = hostcalls::define_metric(MetricType::Counter, name).ok();
-        }
-        self.counters.flush();
-        self.counters = Rc::new(counters);
+        Counters::define();
+        Counters::flush();
         self.policy = Some(Rc::new(policy));
         self.set_tick_period(FLUSH_PERIOD);
         info!("cors-proxy-wasm: configuration loaded");
@@ -107,7 +121,7 @@ impl RootContext for CorsRoot {
     }
 
     fn on_tick(&mut self) {
-        self.counters.flush();
+        Counters::flush();
         // Picks up a log level changed at run time (Envoy's /logging) within a second.
         follow_host_log_level();
     }
@@ -115,7 +129,6 @@ impl RootContext for CorsRoot {
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(CorsHttp {
             policy: self.policy.clone(),
-            counters: Rc::clone(&self.counters),
             plan: ResponsePlan::Untouched,
         }))
     }
@@ -134,7 +147,6 @@ fn follow_host_log_level() {
 
 struct CorsHttp {
     policy: Option<Rc<Policy>>,
-    counters: Rc<Counters>,
     /// What the response phase must do. A local reply of ours leaves it `Untouched`: Envoy
     /// runs this filter's response callback on that reply too, and it is already complete.
     plan: ResponsePlan,
@@ -161,7 +173,7 @@ impl HttpContext for CorsHttp {
         }
         let req = Request::from_pairs(&pairs);
         let decision = policy.decide(&req);
-        self.counters.count(decision.outcome);
+        Counters::count(decision.outcome);
         log_outcome(decision.outcome, &req);
         match decision.action {
             policy::Action::Continue => {
