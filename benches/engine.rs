@@ -5,7 +5,7 @@
 //!   `Policy::response_edits` on a typical response; for the small and the large policy and
 //!   the four request kinds of `bench/run`.
 //! * `glue/…`: the same plus the work the glue adds in the VM: decoding the host's header
-//!   buffers (`wire::decode_map`), and `apply_edits` when the glue replaces the whole map.
+//!   buffers (`wire::decode_map`) and handing the reply headers to the SDK.
 //! * `exact_lookup/N`: allowed and disallowed origins with N exact origins (10 to 10,000):
 //!   flat, the set is hashed.
 //! * `wildcard/N`: N `scheme://*.domain` patterns (1 to 1,000): flat, a host is looked up once
@@ -24,9 +24,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use cors_proxy_wasm::config;
-use cors_proxy_wasm::policy::{Action, Policy, Request, apply_edits};
+use cors_proxy_wasm::policy::Policy;
+use cors_proxy_wasm::request::Request;
 use cors_proxy_wasm::wire;
 use criterion::{BenchmarkId, Criterion};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 // ---------------------------------------------------------------------------------------------
 // Counting allocator: counts only while `COUNTING` is on (a relaxed load otherwise).
@@ -218,36 +222,31 @@ fn response() -> Pairs {
 fn engine(policy: &Policy, req: &[(&[u8], &[u8])], resp: &[(&[u8], &[u8])]) -> usize {
     let r = Request::from_pairs(req);
     let d = policy.decide(&r);
-    match &d.action {
-        Action::Reply { headers, .. } => headers.len(),
-        Action::Continue => policy.response_edits(&d.response, resp).len(),
+    match &d.reply {
+        Some(reply) => reply.headers.len(),
+        None => policy.response_edits(&d.response, resp).len(),
     }
 }
 
-/// `engine` with the glue's own work: decoding the host's buffers, and building the whole new
-/// map when more than one edit is made (the glue's `proxy_set_header_map_pairs` path).
+/// `engine` with the glue's own work: decoding the host's buffers, and the reply headers as
+/// the SDK takes them (each edit is then one host call).
 fn glue(policy: &Policy, req_buf: &[u8], resp_buf: &[u8]) -> usize {
     let Some(pairs) = wire::decode_map(req_buf) else {
         return 0;
     };
     let r = Request::from_pairs(&pairs);
     let d = policy.decide(&r);
-    match &d.action {
-        Action::Reply { headers, .. } => {
+    match &d.reply {
+        Some(reply) => {
             // The glue turns the reply headers into (&str, &str) pairs for the SDK.
-            let h: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, &**v)).collect();
+            let h: Vec<(&str, &str)> = reply.headers.iter().map(|(n, v)| (*n, &**v)).collect();
             h.len()
         }
-        Action::Continue => {
+        None => {
             let Some(resp) = wire::decode_map(resp_buf) else {
                 return 0;
             };
-            let edits = policy.response_edits(&d.response, &resp);
-            if edits.len() > 1 {
-                apply_edits(&resp, &edits).len()
-            } else {
-                edits.len()
-            }
+            policy.response_edits(&d.response, &resp).len()
         }
     }
 }
@@ -256,7 +255,7 @@ fn glue(policy: &Policy, req_buf: &[u8], resp_buf: &[u8]) -> usize {
 
 fn allocation_report(small: &Policy, large: &Policy) {
     let resp = response();
-    let resp_buf = wire::encode_map(&resp);
+    let resp_buf = support::encode_map(&resp);
     let mut rows = Vec::new();
     let mut cases: Vec<(&str, &Policy, &str, Pairs)> = Vec::new();
     for (kind, req) in kinds() {
@@ -272,7 +271,7 @@ fn allocation_report(small: &Policy, large: &Policy) {
         "policy", "kind", "engine allocs/reallocs/B", "glue allocs/reallocs/B"
     );
     for (pname, policy, kind, req) in &cases {
-        let req_buf = wire::encode_map(req);
+        let req_buf = support::encode_map(req);
         let e = count_allocs(1000, || {
             black_box(engine(policy, black_box(req), black_box(&resp)));
         });
@@ -298,7 +297,7 @@ fn allocation_report(small: &Policy, large: &Policy) {
 
 fn benches(c: &mut Criterion, small: &Policy, large: &Policy, large_json: &str) {
     let resp = response();
-    let resp_buf = wire::encode_map(&resp);
+    let resp_buf = support::encode_map(&resp);
 
     let mut g = c.benchmark_group("decide");
     for (kind, req) in kinds() {
@@ -318,7 +317,7 @@ fn benches(c: &mut Criterion, small: &Policy, large: &Policy, large_json: &str) 
 
     let mut g = c.benchmark_group("glue");
     for (kind, req) in kinds() {
-        let buf = wire::encode_map(&req);
+        let buf = support::encode_map(&req);
         g.bench_with_input(BenchmarkId::new("small", kind), &buf, |b, buf| {
             b.iter(|| glue(small, black_box(buf), black_box(&resp_buf)))
         });

@@ -1,23 +1,26 @@
-//! The proxy-wasm glue: the only module that talks to the host. It reads the headers the
-//! policy needs, asks the policy, and applies the answer.
+//! The proxy-wasm glue: reads the headers the policy needs, asks the policy, executes the
+//! decision. It holds no CORS rule of its own.
 //!
-//! Host calls are the cost of a wasm filter (each one is about a microsecond in Envoy), so
-//! they are counted: a request costs one call to read its header map; a response one call to
-//! read its header map and one per header changed, or, for a request without `Origin` whose
-//! response has no `Vary`, one lookup and one call to set `Vary: Origin`. Counters are kept
-//! in the VM and handed to Envoy once a second, off the request path.
+//! Host calls are the cost of a wasm filter (each is about a microsecond in Envoy), so they
+//! are few: a request costs one call to read its header map; a response one call to read its
+//! header map and one per header changed, or, when the plan depends on one header the response
+//! lacks (`Vary` for a request without `Origin`), one lookup and its edits.
 
-use std::cell::Cell;
-use std::ptr::null_mut;
 use std::rc::Rc;
 
 use log::{debug, error, info};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, MetricType, Status};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
 
 use crate::config;
-use crate::policy::{self, Edit, Outcome, Policy, Request, ResponsePlan};
+use crate::decision::{Outcome, ResponsePlan};
+use crate::host;
+use crate::http::sanitize_for_log;
+use crate::metrics;
+use crate::policy::Policy;
+use crate::request::Request;
+use crate::response::Edit;
 use crate::wire;
 
 /// How often counters are flushed to Envoy's stats.
@@ -27,70 +30,6 @@ const FLUSH_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
 pub fn start() {
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| Box::new(CorsRoot::default()));
-}
-
-/// The counters, as they appear in Envoy's stats (with Envoy's `wasmcustom.` prefix).
-const METRICS: [&str; 6] = [
-    "cors.preflight_allowed",
-    "cors.preflight_denied",
-    "cors.actual_allowed",
-    "cors.actual_denied",
-    "cors.rejected",
-    "cors.websocket_rejected",
-];
-
-/// Counts kept in the VM between flushes: an increment per request would be a host call each.
-/// One set per VM, not per root context: when Envoy swaps the configuration (ECDS), the VM is
-/// kept and a new root context takes over, and the counts the old one had not yet handed over
-/// are flushed by the new one instead of being dropped with it.
-#[derive(Default)]
-struct Counters {
-    ids: [Cell<Option<u32>>; METRICS.len()],
-    pending: [Cell<u64>; METRICS.len()],
-}
-
-thread_local! {
-    static COUNTERS: Counters = Counters::default();
-}
-
-impl Counters {
-    fn count(outcome: Outcome) {
-        let index = match outcome {
-            Outcome::NotCors => return,
-            Outcome::PreflightAllowed => 0,
-            Outcome::PreflightDenied(_) => 1,
-            Outcome::ActualAllowed => 2,
-            Outcome::ActualDenied => 3,
-            Outcome::Rejected => 4,
-            Outcome::WebsocketRejected => 5,
-        };
-        COUNTERS.with(|c| c.pending[index].set(c.pending[index].get() + 1));
-    }
-
-    /// Defines the metrics (again, for a new root context: Envoy returns the same counters).
-    fn define() {
-        COUNTERS.with(|c| {
-            for (slot, name) in c.ids.iter().zip(METRICS) {
-                if let Ok(id) = hostcalls::define_metric(MetricType::Counter, name) {
-                    slot.set(Some(id));
-                }
-            }
-        });
-    }
-
-    fn flush() {
-        COUNTERS.with(|c| {
-            for (id, pending) in c.ids.iter().zip(&c.pending) {
-                let n = pending.take();
-                if let (Some(id), true) = (id.get(), n > 0) {
-                    let offset = i64::try_from(n).unwrap_or(i64::MAX);
-                    if hostcalls::increment_metric(id, offset).is_err() {
-                        pending.set(n);
-                    }
-                }
-            }
-        });
-    }
 }
 
 #[derive(Default)]
@@ -112,8 +51,8 @@ impl RootContext for CorsRoot {
                 return false;
             }
         };
-        Counters::define();
-        Counters::flush();
+        metrics::define();
+        metrics::flush();
         self.policy = Some(Rc::new(policy));
         self.set_tick_period(FLUSH_PERIOD);
         info!("cors-proxy-wasm: configuration loaded");
@@ -121,7 +60,7 @@ impl RootContext for CorsRoot {
     }
 
     fn on_tick(&mut self) {
-        Counters::flush();
+        metrics::flush();
         // Picks up a log level changed at run time (Envoy's /logging) within a second.
         follow_host_log_level();
     }
@@ -129,7 +68,7 @@ impl RootContext for CorsRoot {
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(CorsHttp {
             policy: self.policy.clone(),
-            plan: ResponsePlan::Untouched,
+            plan: ResponsePlan::Leave,
         }))
     }
 
@@ -147,8 +86,8 @@ fn follow_host_log_level() {
 
 struct CorsHttp {
     policy: Option<Rc<Policy>>,
-    /// What the response phase must do. A local reply of ours leaves it `Untouched`: Envoy
-    /// runs this filter's response callback on that reply too, and it is already complete.
+    /// What the response phase must do. A local reply of ours leaves it `Leave`: Envoy runs
+    /// this filter's response callback on that reply too, and it is already complete.
     plan: ResponsePlan,
 }
 
@@ -159,7 +98,7 @@ impl HttpContext for CorsHttp {
         let Some(policy) = self.policy.as_deref() else {
             return Action::Continue;
         };
-        let Some(buf) = read_map(MapType::HttpRequestHeaders) else {
+        let Some(buf) = host::read_map(MapType::HttpRequestHeaders) else {
             return Action::Continue;
         };
         let Some(pairs) = wire::decode_map(&buf) else {
@@ -173,17 +112,15 @@ impl HttpContext for CorsHttp {
         }
         let req = Request::from_pairs(&pairs);
         let decision = policy.decide(&req);
-        Counters::count(decision.outcome);
+        metrics::count(decision.outcome);
         log_outcome(decision.outcome, &req);
-        match decision.action {
-            policy::Action::Continue => {
-                self.plan = decision.response;
-                Action::Continue
-            }
-            policy::Action::Reply { status, headers } => {
-                self.plan = ResponsePlan::Untouched;
-                let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, &**v)).collect();
-                self.send_http_response(status, headers, None);
+        self.plan = decision.response;
+        match decision.reply {
+            None => Action::Continue,
+            Some(reply) => {
+                let headers: Vec<(&str, &str)> =
+                    reply.headers.iter().map(|(n, v)| (*n, &**v)).collect();
+                self.send_http_response(reply.status, headers, None);
                 Action::Pause
             }
         }
@@ -193,38 +130,42 @@ impl HttpContext for CorsHttp {
         let Some(policy) = self.policy.as_deref() else {
             return Action::Continue;
         };
-        if self.plan == ResponsePlan::Untouched {
+        if self.plan == ResponsePlan::Leave {
             return Action::Continue;
         }
-        // A request without Origin needs only `Vary: Origin`. When the response has no `Vary`
-        // (one lookup that returns no data), that is one call, not a read of the whole map.
-        if self.plan == ResponsePlan::VaryOnly && !response_has(b"vary") {
-            replace_response_header(b"vary", policy::VARY_ORIGIN.as_bytes());
+        // A lookup that finds nothing returns no data: cheaper than reading the whole map.
+        if let Some(name) = self.plan.depends_only_on()
+            && !host::response_has(name.as_bytes())
+        {
+            apply(&policy.response_edits(&self.plan, &[]));
             return Action::Continue;
         }
-        let Some(buf) = read_map(MapType::HttpResponseHeaders) else {
+        let Some(buf) = host::read_map(MapType::HttpResponseHeaders) else {
             return Action::Continue;
         };
         let Some(pairs) = wire::decode_map(&buf) else {
             return Action::Continue;
         };
-        let edits = policy.response_edits(&self.plan, &pairs);
-        // One call per edit: a replace or remove returns no data, so it costs a fraction of
-        // replacing the whole map (0.1-0.3 µs against 1.5 µs, BENCHMARKS.md).
-        for edit in &edits {
-            match edit {
-                Edit::Set(name, value) => {
-                    replace_response_header(name.as_bytes(), value.as_bytes())
-                }
-                Edit::Remove(name) => remove_response_header(name),
-            }
-        }
+        apply(&policy.response_edits(&self.plan, &pairs));
         Action::Continue
     }
 }
 
+/// One host call per edit: a replace or remove returns no data, so it costs a fraction of
+/// replacing the whole map (0.1-0.3 µs against 1.5 µs, BENCHMARKS.md).
+fn apply(edits: &[Edit<'_>]) {
+    for edit in edits {
+        match edit {
+            Edit::Set(name, value) => {
+                host::replace_response_header(name.as_bytes(), value.as_bytes())
+            }
+            Edit::Remove(name) => host::remove_response_header(name),
+        }
+    }
+}
+
 fn log_outcome(outcome: Outcome, req: &Request<'_>) {
-    let origin = || policy::sanitize_for_log(req.origin.unwrap_or_default());
+    let origin = || sanitize_for_log(req.origin.unwrap_or_default());
     match outcome {
         Outcome::PreflightDenied(reason) => {
             debug!(
@@ -233,113 +174,24 @@ fn log_outcome(outcome: Outcome, req: &Request<'_>) {
                 origin()
             );
         }
-        Outcome::ActualDenied => debug!(
-            "cors: origin not allowed, no CORS headers; origin={}",
-            origin()
-        ),
-        Outcome::Rejected => debug!(
-            "cors: request rejected: origin not allowed; origin={}",
-            origin()
-        ),
+        Outcome::ActualDenied => {
+            debug!(
+                "cors: origin not allowed, no CORS headers; origin={}",
+                origin()
+            );
+        }
+        Outcome::Rejected => {
+            debug!(
+                "cors: request rejected: origin not allowed; origin={}",
+                origin()
+            );
+        }
         Outcome::WebsocketRejected => {
             debug!(
                 "cors: websocket upgrade rejected: origin not allowed; origin={}",
                 origin()
             );
         }
-        _ => {}
-    }
-}
-
-// The SDK's map reader decodes with `unwrap()` and its setters panic on any status but `Ok`;
-// these take bytes and return the status. Same imports, same signatures as the SDK's.
-#[link(wasm_import_module = "env")]
-unsafe extern "C" {
-    fn proxy_get_header_map_value(
-        map_type: MapType,
-        key_data: *const u8,
-        key_size: usize,
-        return_value_data: *mut *mut u8,
-        return_value_size: *mut usize,
-    ) -> Status;
-    fn proxy_get_header_map_pairs(
-        map_type: MapType,
-        return_map_data: *mut *mut u8,
-        return_map_size: *mut usize,
-    ) -> Status;
-    fn proxy_replace_header_map_value(
-        map_type: MapType,
-        key_data: *const u8,
-        key_size: usize,
-        value_data: *const u8,
-        value_size: usize,
-    ) -> Status;
-    fn proxy_remove_header_map_value(
-        map_type: MapType,
-        key_data: *const u8,
-        key_size: usize,
-    ) -> Status;
-}
-
-/// Whether the response has this header. Anything but a clear "not found" counts as present,
-/// which sends the caller to the path that reads the whole map.
-fn response_has(name: &[u8]) -> bool {
-    let mut data: *mut u8 = null_mut();
-    let mut size: usize = 0;
-    // SAFETY: the name is valid for the call; on success the host hands over a buffer it
-    // allocated through `proxy_on_memory_allocate`, freed here as in `read_map`.
-    unsafe {
-        match proxy_get_header_map_value(
-            MapType::HttpResponseHeaders,
-            name.as_ptr(),
-            name.len(),
-            &mut data,
-            &mut size,
-        ) {
-            Status::NotFound => false,
-            Status::Ok if !data.is_null() => {
-                drop(Vec::from_raw_parts(data, size, size));
-                true
-            }
-            _ => true,
-        }
-    }
-}
-
-/// Sets one response header, replacing every line of it.
-fn replace_response_header(name: &[u8], value: &[u8]) {
-    // SAFETY: both slices are valid for the duration of the call; the host copies them.
-    let _ = unsafe {
-        proxy_replace_header_map_value(
-            MapType::HttpResponseHeaders,
-            name.as_ptr(),
-            name.len(),
-            value.as_ptr(),
-            value.len(),
-        )
-    };
-}
-
-/// Removes every line of one response header.
-fn remove_response_header(name: &[u8]) {
-    // SAFETY: the slice is valid for the duration of the call; the host copies it.
-    let _ = unsafe {
-        proxy_remove_header_map_value(MapType::HttpResponseHeaders, name.as_ptr(), name.len())
-    };
-}
-
-/// Reads a whole header map in one host call.
-fn read_map(map_type: MapType) -> Option<Vec<u8>> {
-    let mut data: *mut u8 = null_mut();
-    let mut size: usize = 0;
-    // SAFETY: on success the host has allocated `size` bytes at `data` through the module's
-    // `proxy_on_memory_allocate` (a `Vec<u8>` allocation of exactly that capacity), and hands
-    // them over; this is how the SDK takes the same buffer.
-    unsafe {
-        match proxy_get_header_map_pairs(map_type, &mut data, &mut size) {
-            Status::Ok if !data.is_null() => Some(Vec::from_raw_parts(data, size, size)),
-            Status::Ok => Some(Vec::new()),
-            _ => None,
-        }
+        Outcome::NotCors | Outcome::PreflightAllowed | Outcome::ActualAllowed => {}
     }
 }

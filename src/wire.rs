@@ -40,8 +40,9 @@ fn read_u32(buf: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
 
-/// Encodes pairs the way the host expects them (used by tests to build host buffers).
-pub fn encode_map(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+/// Encodes pairs the way the host does (the tests build host buffers with it).
+#[cfg(test)]
+fn encode_map(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
     for (name, value) in pairs {

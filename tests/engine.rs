@@ -1,15 +1,19 @@
 //! One table of request → exact response headers, run through the same pure engine the filter
-//! runs in Envoy: `Request::from_pairs`, `Policy::decide`, `Policy::response_edits` and
-//! `apply_edits`. Every `Access-Control-*` header and `Vary` is asserted, absence included.
-//! Runs on the host (`cargo test`) and on wasm (`wasm-bindgen-test`).
+//! runs in Envoy: `Request::from_pairs`, `Policy::decide`, `Policy::response_edits`, applied as
+//! the host applies them. Every `Access-Control-*` header and `Vary` is asserted, absence
+//! included. Runs on the host (`cargo test`) and on wasm (`wasm-bindgen-test`).
+
+mod support;
 
 use cors_proxy_wasm::config;
-use cors_proxy_wasm::policy::{Action, Edit, Outcome, ResponsePlan, VARY_ORIGIN, apply_edits};
+use cors_proxy_wasm::decision::Outcome;
+use cors_proxy_wasm::request::Request;
+use cors_proxy_wasm::response::Edit;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// What the client gets: status, the CORS headers and `Vary` (sorted), whether the upstream
-/// saw the request, and the outcome counted.
+/// saw the request.
 #[derive(Debug, PartialEq)]
 struct Seen {
     status: u32,
@@ -29,55 +33,26 @@ fn run(policy: &str, request: &[(&str, &str)], upstream: &[(&str, &str)]) -> (Se
         req_pairs.push((b":method", b"GET"));
     }
     req_pairs.extend(request.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
-    let req = cors_proxy_wasm::policy::Request::from_pairs(&req_pairs);
-    let decision = policy.decide(&req);
-    let (status, all, upstream_saw) = match &decision.action {
-        Action::Reply { status, headers } => (
-            *status,
-            headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect::<Vec<_>>(),
-            false,
-        ),
-        Action::Continue => {
-            let mut resp: Vec<(&[u8], &[u8])> = vec![(b":status", b"200")];
-            resp.extend(upstream.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
-            let edits = policy.response_edits(&decision.response, &resp);
-            let out = apply_edits(&resp, &edits);
-            // The glue's shortcut for a request without Origin whose response has no Vary:
-            // `Vary: Origin` set without reading the response must make the same response.
-            let has_vary = resp.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"vary"));
-            if decision.response == ResponsePlan::VaryOnly && !has_vary {
-                let blind = [Edit::Set("vary", VARY_ORIGIN.into())];
-                assert_eq!(apply_edits(&resp, &blind), out, "Vary shortcut differs");
-            }
-            let status = std::str::from_utf8(out.iter().find(|(n, _)| *n == b":status").unwrap().1)
-                .unwrap()
-                .parse()
-                .unwrap();
-            let all = out
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        String::from_utf8_lossy(n).into_owned(),
-                        String::from_utf8_lossy(v).into_owned(),
-                    )
-                })
-                .collect();
-            (status, all, true)
-        }
-    };
-    let mut headers: Vec<(String, String)> = all
-        .into_iter()
+    let mut resp: Vec<(&[u8], &[u8])> = vec![(b":status", b"200")];
+    resp.extend(upstream.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+    let (exchange, decision) = support::exchange(&policy, &req_pairs, &resp);
+    let mut headers: Vec<(String, String)> = exchange
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                String::from_utf8_lossy(n).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            )
+        })
         .filter(|(n, _)| n.starts_with("access-control-") || n == "vary")
         .collect();
     headers.sort();
     (
         Seen {
-            status,
+            status: exchange.status,
             headers,
-            upstream: upstream_saw,
+            upstream: exchange.upstream_saw_it,
         },
         decision.outcome,
     )
@@ -219,9 +194,26 @@ const CASES: &[Case] = &[
     Case { name: "empty Origin is no Origin",
         policy: EXACT, request: &[("origin", "")], upstream: &[],
         status: 200, upstream_sees_it: true, headers: &[("vary", "Origin")] },
-    Case { name: "no Origin with a star policy gets the star only",
-        policy: ANY, request: &[], upstream: &[],
-        status: 200, upstream_sees_it: true, headers: &[("access-control-allow-origin", "*")] },
+    Case { name: "no Origin with a star policy gets what any origin gets, and no Vary",
+        policy: ANY, request: &[], upstream: &[("access-control-allow-origin", "https://x.net"), ("vary", "Accept")],
+        status: 200, upstream_sees_it: true,
+        headers: &[("access-control-allow-origin", "*"), ("access-control-expose-headers", "*"), ("vary", "Accept")] },
+    Case { name: "same-origin request under a star policy gets what any origin gets",
+        policy: ANY, request: &[("origin", "https://api.example.com"), ("sec-fetch-site", "same-origin")], upstream: &[],
+        status: 200, upstream_sees_it: true,
+        headers: &[("access-control-allow-origin", "*"), ("access-control-expose-headers", "*")] },
+    Case { name: "reject mode lets a same-origin request with Origin null through (Sec-Fetch-Site)",
+        policy: STRICT, request: &[(":method", "POST"), ("origin", "null"), ("sec-fetch-site", "same-origin")],
+        upstream: &[], status: 200, upstream_sees_it: true, headers: &[("vary", "Origin")] },
+    Case { name: "reject mode refuses Origin null from another site",
+        policy: STRICT, request: &[(":method", "POST"), ("origin", "null"), ("sec-fetch-site", "cross-site")],
+        upstream: &[], status: 403, upstream_sees_it: false, headers: &[("vary", "Origin")] },
+    Case { name: "same origin behind a TLS-terminating proxy (X-Forwarded-Proto)",
+        policy: STRICT, request: &[(":scheme", "http"), ("x-forwarded-proto", "https"), ("origin", "https://api.example.com")],
+        upstream: &[], status: 200, upstream_sees_it: true, headers: &[("vary", "Origin")] },
+    Case { name: "the plain-http twin of the origin is cross-origin when the client used https",
+        policy: STRICT, request: &[(":scheme", "http"), ("x-forwarded-proto", "https"), ("origin", "http://api.example.com")],
+        upstream: &[], status: 403, upstream_sees_it: false, headers: &[("vary", "Origin")] },
     Case { name: "matcher suffix with ignore_case",
         policy: MATCHERS, request: &[("origin", "https://App.Trusted.IO")], upstream: &[],
         status: 200, upstream_sees_it: true,
@@ -250,6 +242,16 @@ const CASES: &[Case] = &[
         upstream: &[], status: 200, upstream_sees_it: true,
         headers: &[("access-control-allow-origin", "https://app.example.com"),
                    ("access-control-expose-headers", "X-Request-Id"), ("vary", "Origin")] },
+    Case { name: "websocket preflight-shaped OPTIONS from a disallowed origin is refused in forward mode",
+        policy: STRICT, request: &[(":method", "OPTIONS"), ("origin", "https://evil.com"),
+            ("access-control-request-method", "GET"), ("upgrade", "websocket")],
+        upstream: &[], status: 403, upstream_sees_it: false, headers: &[("vary", "Origin")] },
+    Case { name: "websocket in an Upgrade token list from a disallowed origin is refused",
+        policy: EXACT, request: &[("origin", "https://evil.com"), ("upgrade", "foo, websocket")],
+        upstream: &[], status: 403, upstream_sees_it: false, headers: &[("vary", "Origin")] },
+    Case { name: "another upgrade without Origin follows the no-Origin rule",
+        policy: EXACT, request: &[("upgrade", "h2c")], upstream: &[("access-control-allow-origin", "*")],
+        status: 200, upstream_sees_it: true, headers: &[("access-control-allow-origin", "*"), ("vary", "Origin")] },
     Case { name: "websocket without Origin is not a browser's and goes through",
         policy: EXACT, request: &[("upgrade", "websocket")], upstream: &[],
         status: 200, upstream_sees_it: true, headers: &[("vary", "Origin")] },
@@ -437,14 +439,13 @@ fn hostile_origins_are_never_reflected() {
     let policy = config::parse(EXACT.as_bytes()).unwrap();
     for origin in &hostile {
         let pairs: Vec<(&[u8], &[u8])> = vec![(b":method", b"GET"), (b"origin", origin)];
-        let req = cors_proxy_wasm::policy::Request::from_pairs(&pairs);
-        let decision = policy.decide(&req);
-        assert_eq!(decision.outcome, Outcome::ActualDenied, "{origin:?}");
         let resp: Vec<(&[u8], &[u8])> = vec![(b":status", b"200")];
-        let edits = policy.response_edits(&decision.response, &resp);
-        let out = apply_edits(&resp, &edits);
+        let (out, decision) = support::exchange(&policy, &pairs, &resp);
+        assert_eq!(decision.outcome, Outcome::ActualDenied, "{origin:?}");
         assert!(
-            out.iter().all(|(n, _)| !n.starts_with(b"access-control-")),
+            out.headers
+                .iter()
+                .all(|(n, _)| !n.starts_with(b"access-control-")),
             "{origin:?}"
         );
     }
@@ -457,7 +458,7 @@ fn informational_responses_are_left_alone() {
         (b":method", b"GET"),
         (b"origin", b"https://app.example.com"),
     ];
-    let decision = policy.decide(&cors_proxy_wasm::policy::Request::from_pairs(&pairs));
+    let decision = policy.decide(&Request::from_pairs(&pairs));
     let resp: Vec<(&[u8], &[u8])> = vec![(b":status", b"101"), (b"upgrade", b"websocket")];
     assert!(policy.response_edits(&decision.response, &resp).is_empty());
 }
@@ -465,13 +466,12 @@ fn informational_responses_are_left_alone() {
 #[test]
 fn a_header_about_to_be_set_is_not_removed_first() {
     // Each edit is one host call; a set already replaces every upstream line of its header.
-    use cors_proxy_wasm::policy::Edit;
     let policy = config::parse(CREDS.as_bytes()).unwrap();
     let pairs: Vec<(&[u8], &[u8])> = vec![
         (b":method", b"GET"),
         (b"origin", b"https://app.example.com"),
     ];
-    let decision = policy.decide(&cors_proxy_wasm::policy::Request::from_pairs(&pairs));
+    let decision = policy.decide(&Request::from_pairs(&pairs));
     let resp: Vec<(&[u8], &[u8])> = vec![
         (b":status", b"200"),
         (b"access-control-allow-origin", b"*"),

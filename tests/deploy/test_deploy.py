@@ -240,7 +240,7 @@ def test_check_config_refuses_a_broken_plugin_config(tmp_path):
     broken = dict(wasmplugin()["spec"]["pluginConfig"], allow_origins=["*"])
     proc = check_config(json.dumps(broken), tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert proc.stdout.startswith("invalid configuration: allow_credentials: true cannot go with allow_origins"), proc.stdout
+    assert proc.stdout.startswith('invalid configuration: allow_origins[0]: "*" cannot go with allow_credentials: true'), proc.stdout
 
 
 def test_istio_oci_dockerfile(wasm):

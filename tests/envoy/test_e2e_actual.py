@@ -267,6 +267,24 @@ def test_no_origin_any(envoys, upstream, origin_headers):
     assert_vary_without_origin(resp, ["Accept-Encoding"])
 
 
+ANY_EXPOSE = {"allow_origins": ["*"], "expose_headers": ["X-Request-Id"]}
+
+
+@pytest.mark.parametrize(
+    "origin_headers",
+    [[], [("Origin", "https://anyone.example")], [("Origin", "null")], [("Origin", "https://x"), ("Sec-Fetch-Site", "same-origin")]],
+    ids=["absent", "cross-origin", "null", "same-origin"],
+)
+def test_star_policy_answer_does_not_depend_on_origin(envoys, upstream, origin_headers):
+    """Under `*` without credentials every response carries the same CORS headers and no
+    `Vary: Origin`, so a shared cache can hand a copy made for one request to a fetch()."""
+    path = uniq("/star") + "?set=Vary:Accept-Encoding&set=Access-Control-Expose-Headers:X-Secret"
+    resp = envoys.get(ANY_EXPOSE).request("GET", path, origin_headers)
+    assert resp.status == 200
+    assert_cors(resp, {"access-control-allow-origin": "*", "access-control-expose-headers": "X-Request-Id"})
+    assert_vary_without_origin(resp, ["Accept-Encoding"])
+
+
 @pytest.mark.parametrize("prefix,host,status", LOCAL_REPLIES)
 def test_no_origin_local_reply(envoys, upstream, prefix, host, status):
     resp = get(envoys.get(CRED), upstream, prefix, host=host, expect_status=status, reaches_upstream=False)

@@ -47,6 +47,43 @@ BAD_CONFIGS = [
     pytest.param({"allow_origins": [APP], "allow_methods": ["GET POST"]}, ["invalid configuration: allow_methods[0]: ", "GET POST"], id="method-not-a-token"),
     pytest.param({"allow_origins": [APP], "allow_headers": ["X-A:"]}, ["invalid configuration: allow_headers[0]: ", "X-A:"], id="header-not-a-token"),
     pytest.param({"allow_origins": [APP], "expose_headers": ["a b"]}, ["invalid configuration: expose_headers[0]: ", "a b"], id="expose-not-a-token"),
+    # Entries that admit sites nobody listed, with credentials.
+    pytest.param(
+        {"allow_origins": [APP, "null"], "allow_credentials": True},
+        ['invalid configuration: allow_origins[1]: "null" cannot go with allow_credentials: true'],
+        id="null-with-credentials",
+    ),
+    pytest.param(
+        {"allow_origins": [{"prefix": "h"}], "allow_credentials": True},
+        ['invalid configuration: allow_origins[0]: {"prefix":"h"} cannot go with allow_credentials', '"https://corsprobe.invalid"'],
+        id="loose-prefix-with-credentials",
+    ),
+    pytest.param(
+        {"allow_origins": [{"suffix": "example.com"}], "allow_credentials": True},
+        ['invalid configuration: allow_origins[0]: ', '"https://corsprobeexample.com"'],
+        id="suffix-without-label-boundary-with-credentials",
+    ),
+    pytest.param(
+        {"allow_origins": [{"regex": "https://app\\.example\\.com)|(.*"}], "allow_credentials": True},
+        ["invalid configuration: allow_origins[0].regex: ", "is not a valid regex"],
+        id="regex-escaping-the-anchoring",
+    ),
+    # Entries no browser request can match.
+    pytest.param({"allow_origins": [{"exact": "*"}]}, ["invalid configuration: allow_origins[0].exact: ", 'write the entry \"*\"'], id="exact-star"),
+    pytest.param({"allow_origins": ["https://app.example.com:0"]}, ["invalid configuration: allow_origins[0]: ", "port 0"], id="port-0"),
+    pytest.param({"allow_origins": ["https://*.168.1.1"]}, ["invalid configuration: allow_origins[0]: ", "wildcard over an IP address"], id="wildcard-over-ip"),
+    pytest.param({"allow_origins": ["http://127.1"]}, ["invalid configuration: allow_origins[0]: ", 'write \"http://127.0.0.1\"'], id="non-canonical-ipv4"),
+    pytest.param({"allow_origins": [APP], "allow_methods": ["GET", "put"]}, ["invalid configuration: allow_methods[1]: ", 'write \"PUT\"'], id="lower-case-method"),
+    pytest.param(
+        {"allow_origins": [{"safe_regex": {"regex": "https://a\\.com"}, "ignore_case": True}]},
+        ["invalid configuration: allow_origins[0].ignore_case: ", "(?i)"],
+        id="safe-regex-ignore-case",
+    ),
+    pytest.param(
+        '{"allow_origins": ["https://app.example.com"], "allow_credentials": false, "allow_credentials": true}',
+        ["invalid configuration: ", "allow_credentials: duplicate key"],
+        id="duplicate-key",
+    ),
 ]
 
 
@@ -81,7 +118,13 @@ def test_valid_configuration_starts(envoys):
     """Control: the fixtures start Envoy with a good configuration (fully loaded plugin)."""
     envoy = envoys.get(
         {
-            "allow_origins": ["HTTPS://App.Example.COM:443/", "null", "https://*.example.com:8443", {"regex": "https://x[0-9]\\.test"}],
+            "allow_origins": [
+                "HTTPS://App.Example.COM:443/",
+                "http://[::1]:3000",
+                "https://*.example.com:8443",
+                {"regex": "https://x[0-9]\\.test"},
+                {"suffix": ".partner.example.net"},
+            ],
             "allow_methods": ["GET", "PUT"],
             "allow_headers": ["*"],
             "expose_headers": ["X-A"],

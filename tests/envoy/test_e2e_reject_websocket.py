@@ -110,6 +110,38 @@ def test_not_same_origin_rejected(envoys, upstream, host, origin):
     assert upstream.seen(path) == []
 
 
+def test_same_origin_with_origin_null_is_exempt_by_sec_fetch_site(envoys, upstream):
+    """A no-referrer page (or one after a redirect) sends `Origin: null` on its own same-origin
+    POST; the browser's `Sec-Fetch-Site: same-origin` says what it is."""
+    envoy = envoys.get(REJECT)
+    path = uniq("/same-origin-null")
+    resp = envoy.request("POST", path, [("Origin", "null"), ("Sec-Fetch-Site", "same-origin")], body=b"{}")
+    assert resp.status == 200, resp.describe()
+    assert len(upstream.seen(path)) == 1
+    assert_no_cors(resp)
+    # The same request from another site is refused.
+    resp = envoy.request("POST", path, [("Origin", "null"), ("Sec-Fetch-Site", "cross-site")], body=b"{}")
+    assert resp.status == 403, resp.describe()
+
+
+@pytest.mark.parametrize(
+    "origin,forwarded_proto,status",
+    [
+        ("https://app.local", "https", 200),  # TLS ended at a proxy in front: same origin
+        ("http://app.local", "https", 403),  # the plain-http twin is another origin
+        ("https://app.local", None, 403),  # without the header the listener's scheme (http) counts
+    ],
+)
+def test_same_origin_behind_a_tls_terminating_proxy(envoys, upstream, origin, forwarded_proto, status):
+    envoy = envoys.get(REJECT)
+    path = uniq("/xfp")
+    headers = [("Origin", origin)]
+    if forwarded_proto:
+        headers.append(("X-Forwarded-Proto", forwarded_proto))
+    resp = envoy.request("GET", path, headers, host="app.local")
+    assert resp.status == status, resp.describe()
+
+
 @pytest.mark.parametrize("config", [OMIT, DEFAULT], ids=["omit", "default"])
 def test_omit_forwards_disallowed_origin(envoys, upstream, config):
     envoy = envoys.get(config)
@@ -145,6 +177,23 @@ def test_websocket_disallowed_origin_rejected(envoys, upstream, config, origin):
 def test_websocket_upgrade_token_case_insensitive(envoys, upstream):
     """RFC 9110: upgrade protocol names are case-insensitive; `WebSocket` must not bypass the check."""
     path, resp = ws(envoys.get(DEFAULT), EVIL, upgrade="WebSocket")
+    assert resp.status == 403, resp.describe()
+    assert upstream.seen(path) == []
+
+
+def test_websocket_in_an_upgrade_token_list_is_checked(envoys, upstream):
+    path, resp = ws(envoys.get(DEFAULT), EVIL, upgrade="foo, websocket")
+    assert resp.status == 403, resp.describe()
+    assert upstream.seen(path) == []
+
+
+def test_websocket_check_comes_before_the_preflight_rules(envoys, upstream):
+    """An OPTIONS shaped like a preflight but carrying `Upgrade: websocket` from a disallowed
+    origin is refused even when denied preflights are forwarded."""
+    envoy = envoys.get({"allow_origins": [APP], "unmatched_preflight": "forward"})
+    path = uniq("/ws-preflight")
+    headers = [("Origin", EVIL), ("Access-Control-Request-Method", "GET")] + WS_HEADERS
+    resp = envoy.request("OPTIONS", path, headers)
     assert resp.status == 403, resp.describe()
     assert upstream.seen(path) == []
 

@@ -1,0 +1,128 @@
+//! Test-side helpers shared by the engine tests, the property tests and the benchmarks: what
+//! the glue and the host do, without a host.
+#![allow(dead_code)]
+
+use cors_proxy_wasm::decision::Decision;
+use cors_proxy_wasm::policy::Policy;
+use cors_proxy_wasm::request::Request;
+use cors_proxy_wasm::response::Edit;
+
+/// Applies edits to a header list as the host does, one call each: the complete list the
+/// client then sees.
+pub fn apply_edits<'a>(
+    headers: &[(&'a [u8], &'a [u8])],
+    edits: &'a [Edit<'a>],
+) -> Vec<(&'a [u8], &'a [u8])> {
+    let mut out: Vec<(&[u8], &[u8])> = Vec::with_capacity(headers.len() + edits.len());
+    for (name, value) in headers {
+        let edited = edits.iter().any(|e| match e {
+            Edit::Remove(n) => n.eq_ignore_ascii_case(name),
+            Edit::Set(n, _) => n.as_bytes().eq_ignore_ascii_case(name),
+        });
+        if !edited {
+            out.push((name, value));
+        }
+    }
+    for edit in edits {
+        if let Edit::Set(name, value) = edit {
+            out.push((name.as_bytes(), value.as_bytes()));
+        }
+    }
+    out
+}
+
+/// Encodes pairs the way the host serializes a header map.
+pub fn encode_map(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+    for (name, value) in pairs {
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    }
+    for (name, value) in pairs {
+        out.extend_from_slice(name);
+        out.push(0);
+        out.extend_from_slice(value);
+        out.push(0);
+    }
+    out
+}
+
+/// What the client gets for one request: the status, every response header (owned), and
+/// whether the upstream saw the request. Runs the engine as the glue does, including its
+/// lookup shortcut, and checks that the shortcut and the full path agree.
+pub struct Exchange {
+    pub status: u32,
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub upstream_saw_it: bool,
+}
+
+/// Runs `request` through `policy`; `upstream` is the upstream's response (`:status` first).
+pub fn exchange(
+    policy: &Policy,
+    request: &[(&[u8], &[u8])],
+    upstream: &[(&[u8], &[u8])],
+) -> (Exchange, Decision<'static>) {
+    let req = Request::from_pairs(request);
+    let decision = policy.decide(&req);
+    let owned = into_static(&decision);
+    let exchange = match &decision.reply {
+        Some(reply) => Exchange {
+            status: reply.status,
+            headers: reply
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                .collect(),
+            upstream_saw_it: false,
+        },
+        None => {
+            let edits = policy.response_edits(&decision.response, upstream);
+            let out = apply_edits(upstream, &edits);
+            // The glue's shortcut: when the plan depends on one header the response lacks,
+            // it applies the edits of an empty list without reading the response.
+            if let Some(name) = decision.response.depends_only_on()
+                && !upstream
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            {
+                let blind = policy.response_edits(&decision.response, &[]);
+                assert_eq!(
+                    apply_edits(upstream, &blind),
+                    out,
+                    "the lookup shortcut differs"
+                );
+            }
+            let status = out
+                .iter()
+                .find(|(n, _)| *n == b":status")
+                .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok())
+                .unwrap_or(0);
+            Exchange {
+                status,
+                headers: out.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect(),
+                upstream_saw_it: true,
+            }
+        }
+    };
+    (exchange, owned)
+}
+
+/// The decision without its borrows (reply headers copied), for assertions.
+fn into_static(d: &Decision<'_>) -> Decision<'static> {
+    Decision {
+        reply: d
+            .reply
+            .as_ref()
+            .map(|r| cors_proxy_wasm::decision::LocalReply {
+                status: r.status,
+                headers: r
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (*n, std::borrow::Cow::Owned(v.to_string())))
+                    .collect(),
+            }),
+        response: d.response.clone(),
+        outcome: d.outcome,
+    }
+}
