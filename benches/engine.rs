@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use cors_proxy_wasm::config;
-use cors_proxy_wasm::policy::Policy;
+use cors_proxy_wasm::policy_set::PolicySet as Policy;
 use cors_proxy_wasm::request::Request;
 use cors_proxy_wasm::wire;
 use criterion::{BenchmarkId, Criterion};

@@ -4,16 +4,28 @@ use std::borrow::Cow;
 
 use crate::header::allow_origin::AllowOrigin;
 
-/// The policy's answer to one request.
+/// The answer to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision<'p> {
+pub struct Decision<'p, 'r> {
     /// A reply the filter sends itself, so the request never reaches the upstream; `None`
     /// lets the request go on.
     pub reply: Option<LocalReply<'p>>,
-    /// What the response phase must do (`Leave` after a local reply: it is complete).
+    /// What the response phase must do (nothing after a local reply: it is complete).
     pub response: ResponsePlan,
     /// How the request was classified, for counters and logs.
     pub outcome: Outcome,
+    /// The method or header name a denied preflight asked for, when one was refused.
+    pub refused: Option<&'r [u8]>,
+}
+
+/// Which policy of the configuration decided: the top-level one or an entry of `policies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PolicyId {
+    /// The top-level policy.
+    #[default]
+    Top,
+    /// `policies[i]`.
+    Entry(usize),
 }
 
 /// A complete local reply.
@@ -26,9 +38,24 @@ pub struct LocalReply<'p> {
 }
 
 /// What the response phase does, decided with the request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResponsePlan {
-    /// Leave the response alone: the filter's own local reply, or a forwarded preflight.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResponsePlan {
+    /// The change to make.
+    pub plan: Plan,
+    /// The policy whose rules apply.
+    pub policy: PolicyId,
+    /// `x-cors-decision` to add, when `debug_header` is on.
+    pub decision_header: Option<String>,
+    /// Merge `Origin` into `Vary` even under a `*` grant: the policy was chosen by origin.
+    pub vary_origin: bool,
+}
+
+/// The change the response phase makes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Plan {
+    /// Leave the response alone: the filter's own local reply, a forwarded preflight, a
+    /// request under a `"cors": false` entry.
+    #[default]
     Leave,
     /// A request that is not cross-origin (no `Origin`, or a same-origin one) under an
     /// origin-dependent policy: only `Origin` merged into `Vary`. The upstream's other headers
@@ -39,6 +66,26 @@ pub enum ResponsePlan {
     Allow(AllowOrigin),
     /// Refuse: the upstream's `Access-Control-*` headers removed, `Origin` merged into `Vary`.
     Deny,
+    /// Dry run: change nothing; compare the application's own CORS headers with these.
+    DryRun(Box<Expected>),
+}
+
+/// What the policy would have sent, in dry run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// The local reply it would have sent instead of the upstream's response.
+    Reply(Vec<(&'static str, String)>),
+    /// The changes it would have made to the upstream's response.
+    Edits(Plan),
+}
+
+impl From<Plan> for ResponsePlan {
+    fn from(plan: Plan) -> Self {
+        ResponsePlan {
+            plan,
+            ..ResponsePlan::default()
+        }
+    }
 }
 
 impl ResponsePlan {
@@ -46,16 +93,23 @@ impl ResponsePlan {
     /// response lacks it, the edits follow from an empty header list and the glue can skip
     /// reading the whole response.
     pub fn depends_only_on(&self) -> Option<&'static str> {
-        match self {
-            ResponsePlan::VaryOnly => Some(crate::names::VARY),
+        match self.plan {
+            Plan::VaryOnly => Some(crate::names::VARY),
             _ => None,
         }
+    }
+
+    /// Whether the response phase has nothing to do.
+    pub fn is_leave(&self) -> bool {
+        self.plan == Plan::Leave && self.decision_header.is_none()
     }
 }
 
 /// How a request was classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// Matched a `"cors": false` entry: left alone, not counted.
+    Excluded,
     /// No `Origin`, an empty one, or a same-origin request.
     NotCors,
     /// Preflight answered with the CORS headers.

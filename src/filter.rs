@@ -14,13 +14,13 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
 
 use crate::config;
-use crate::decision::{Outcome, ResponsePlan};
+use crate::decision::{Outcome, Plan, ResponsePlan};
 use crate::host;
 use crate::http::sanitize_for_log;
-use crate::metrics;
-use crate::policy::Policy;
+use crate::metrics::{self, Counter, Counters};
+use crate::policy_set::PolicySet;
 use crate::request::Request;
-use crate::response::Edit;
+use crate::response::{self, Edit};
 use crate::wire;
 
 /// How often counters are flushed to Envoy's stats.
@@ -32,9 +32,15 @@ pub fn start() {
     proxy_wasm::set_root_context(|_| Box::new(CorsRoot::default()));
 }
 
+/// A configuration in service: its policies and its counters.
+struct Loaded {
+    set: PolicySet,
+    counters: Counters,
+}
+
 #[derive(Default)]
 struct CorsRoot {
-    policy: Option<Rc<Policy>>,
+    loaded: Option<Rc<Loaded>>,
 }
 
 impl Context for CorsRoot {}
@@ -43,19 +49,23 @@ impl RootContext for CorsRoot {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         follow_host_log_level();
         let bytes = self.get_plugin_configuration().unwrap_or_default();
-        let policy = match config::parse(&bytes) {
-            Ok(policy) => policy,
+        let set = match config::parse(&bytes) {
+            Ok(set) => set,
             Err(e) => {
                 // Refusing makes Envoy refuse the filter: no request ever runs without a policy.
                 error!("cors-proxy-wasm: invalid configuration: {e}");
                 return false;
             }
         };
-        metrics::define();
+        let counters = metrics::register(&set);
         metrics::flush();
-        self.policy = Some(Rc::new(policy));
+        info!(
+            "cors-proxy-wasm: configuration loaded ({} policies entries, {:?} mode)",
+            set.entries().len(),
+            set.mode()
+        );
+        self.loaded = Some(Rc::new(Loaded { set, counters }));
         self.set_tick_period(FLUSH_PERIOD);
-        info!("cors-proxy-wasm: configuration loaded");
         true
     }
 
@@ -67,8 +77,8 @@ impl RootContext for CorsRoot {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(CorsHttp {
-            policy: self.policy.clone(),
-            plan: ResponsePlan::Leave,
+            loaded: self.loaded.clone(),
+            plan: ResponsePlan::default(),
         }))
     }
 
@@ -85,9 +95,9 @@ fn follow_host_log_level() {
 }
 
 struct CorsHttp {
-    policy: Option<Rc<Policy>>,
-    /// What the response phase must do. A local reply of ours leaves it `Leave`: Envoy runs
-    /// this filter's response callback on that reply too, and it is already complete.
+    loaded: Option<Rc<Loaded>>,
+    /// What the response phase must do. A local reply of ours leaves nothing to do: Envoy
+    /// runs this filter's response callback on that reply too, and it is already complete.
     plan: ResponsePlan,
 }
 
@@ -95,7 +105,7 @@ impl Context for CorsHttp {}
 
 impl HttpContext for CorsHttp {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Some(policy) = self.policy.as_deref() else {
+        let Some(loaded) = self.loaded.clone() else {
             return Action::Continue;
         };
         let Some(buf) = host::read_map(MapType::HttpRequestHeaders) else {
@@ -111,9 +121,12 @@ impl HttpContext for CorsHttp {
             std::process::abort();
         }
         let req = Request::from_pairs(&pairs);
-        let decision = policy.decide(&req);
-        metrics::count(decision.outcome);
-        log_outcome(decision.outcome, &req);
+        let decision = loaded.set.decide(&req);
+        let id = decision.response.policy;
+        if let Some(counter) = Counter::of(decision.outcome) {
+            loaded.counters.count(id, counter);
+        }
+        log_outcome(decision.outcome, &req, loaded.set.name(id));
         self.plan = decision.response;
         match decision.reply {
             None => Action::Continue,
@@ -127,17 +140,17 @@ impl HttpContext for CorsHttp {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Some(policy) = self.policy.as_deref() else {
+        let Some(loaded) = self.loaded.as_deref() else {
             return Action::Continue;
         };
-        if self.plan == ResponsePlan::Leave {
+        if self.plan.is_leave() {
             return Action::Continue;
         }
         // A lookup that finds nothing returns no data: cheaper than reading the whole map.
         if let Some(name) = self.plan.depends_only_on()
             && !host::response_has(name.as_bytes())
         {
-            apply(&policy.response_edits(&self.plan, &[]));
+            apply(&loaded.set.response_edits(&self.plan, &[]));
             return Action::Continue;
         }
         let Some(buf) = host::read_map(MapType::HttpResponseHeaders) else {
@@ -146,7 +159,25 @@ impl HttpContext for CorsHttp {
         let Some(pairs) = wire::decode_map(&buf) else {
             return Action::Continue;
         };
-        apply(&policy.response_edits(&self.plan, &pairs));
+        let id = self.plan.policy;
+        if let Plan::DryRun(_) = self.plan.plan {
+            loaded.counters.count(id, Counter::DryRunChecked);
+            if let Some(m) = loaded.set.dry_run_check(&self.plan, &pairs) {
+                loaded.counters.count(id, Counter::DryRunMismatch);
+                info!(
+                    "cors: dry run: {} differs: policy {}, application {}{}",
+                    m.header,
+                    shown(m.policy.as_deref()),
+                    shown(m.application.as_deref()),
+                    policy_label(loaded.set.name(id)),
+                );
+            }
+            return Action::Continue;
+        }
+        if response::replaces_upstream(&self.plan.plan, &pairs) {
+            loaded.counters.count(id, Counter::UpstreamReplaced);
+        }
+        apply(&loaded.set.response_edits(&self.plan, &pairs));
         Action::Continue
     }
 }
@@ -164,34 +195,33 @@ fn apply(edits: &[Edit<'_>]) {
     }
 }
 
-fn log_outcome(outcome: Outcome, req: &Request<'_>) {
+fn shown(value: Option<&str>) -> String {
+    value.map_or_else(|| "(none)".to_owned(), |v| sanitize_for_log(v.as_bytes()))
+}
+
+fn policy_label(name: Option<&str>) -> String {
+    name.map(|n| format!("; policy={n}")).unwrap_or_default()
+}
+
+fn log_outcome(outcome: Outcome, req: &Request<'_>, name: Option<&str>) {
     let origin = || sanitize_for_log(req.origin.unwrap_or_default());
-    match outcome {
-        Outcome::PreflightDenied(reason) => {
-            debug!(
-                "cors: preflight denied: {}; origin={}",
-                reason.as_str(),
-                origin()
-            );
-        }
-        Outcome::ActualDenied => {
-            debug!(
-                "cors: origin not allowed, no CORS headers; origin={}",
-                origin()
-            );
-        }
-        Outcome::Rejected => {
-            debug!(
-                "cors: request rejected: origin not allowed; origin={}",
-                origin()
-            );
-        }
-        Outcome::WebsocketRejected => {
-            debug!(
-                "cors: websocket upgrade rejected: origin not allowed; origin={}",
-                origin()
-            );
-        }
-        Outcome::NotCors | Outcome::PreflightAllowed | Outcome::ActualAllowed => {}
-    }
+    let why = match outcome {
+        Outcome::PreflightDenied(reason) => reason.as_str(),
+        Outcome::ActualDenied => "origin not allowed, no CORS headers",
+        Outcome::Rejected => "request rejected: origin not allowed",
+        Outcome::WebsocketRejected => "websocket upgrade rejected: origin not allowed",
+        Outcome::Excluded
+        | Outcome::NotCors
+        | Outcome::PreflightAllowed
+        | Outcome::ActualAllowed => return,
+    };
+    let kind = match outcome {
+        Outcome::PreflightDenied(_) => "preflight denied: ",
+        _ => "",
+    };
+    debug!(
+        "cors: {kind}{why}; origin={}{}",
+        origin(),
+        policy_label(name)
+    );
 }

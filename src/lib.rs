@@ -12,15 +12,19 @@
 
 pub mod config;
 pub mod decision;
+pub mod dry_run;
 pub mod error;
 pub mod header;
 pub mod http;
 pub mod names;
 pub mod origin;
 pub mod policy;
+pub mod policy_set;
 mod preflight;
+pub mod regex;
 pub mod request;
 pub mod response;
+pub mod route;
 pub mod wire;
 
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]

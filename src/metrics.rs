@@ -1,57 +1,91 @@
 //! The filter's counters: kept in the VM, handed to Envoy's stats once a second, since an
 //! increment per request would be a host call per request.
 //!
-//! One set per VM, not per root context: when Envoy swaps the configuration (ECDS) it keeps
-//! the VM and a new root context takes over; the counts the old one had not handed over yet
-//! are flushed by the new one instead of being dropped with it.
+//! Each request is counted once: under `cors.<counter>`, or under
+//! `cors.policy.<name>.<counter>` when a named entry of `policies` decided it.
+//!
+//! The table is one per VM, not per root context: when Envoy swaps the configuration (ECDS)
+//! it keeps the VM and a new root context takes over; the counts not yet handed over, and
+//! those of requests still in flight under the old configuration, are flushed by the new one
+//! instead of being dropped.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 
-use crate::decision::Outcome;
+use crate::decision::{DenyReason, Outcome, PolicyId};
+use crate::policy_set::PolicySet;
 
-/// One counter; its index in the VM's table is its discriminant.
+/// One counter of a policy; its position in [`Counter::ALL`] is its discriminant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counter {
     PreflightAllowed,
-    PreflightDenied,
+    PreflightDeniedOrigin,
+    PreflightDeniedMethod,
+    PreflightDeniedHeader,
+    PreflightDeniedPrivateNetwork,
     ActualAllowed,
     ActualDenied,
     Rejected,
     WebsocketRejected,
+    UpstreamReplaced,
+    DryRunChecked,
+    DryRunMismatch,
 }
 
 impl Counter {
-    /// Every counter, in index order.
-    pub const ALL: [Counter; 6] = [
+    /// Every counter, in discriminant order.
+    pub const ALL: [Counter; 12] = [
         Counter::PreflightAllowed,
-        Counter::PreflightDenied,
+        Counter::PreflightDeniedOrigin,
+        Counter::PreflightDeniedMethod,
+        Counter::PreflightDeniedHeader,
+        Counter::PreflightDeniedPrivateNetwork,
         Counter::ActualAllowed,
         Counter::ActualDenied,
         Counter::Rejected,
         Counter::WebsocketRejected,
+        Counter::UpstreamReplaced,
+        Counter::DryRunChecked,
+        Counter::DryRunMismatch,
     ];
 
-    /// The name in Envoy's stats (which adds the `wasmcustom.` prefix).
-    pub fn name(self) -> &'static str {
+    /// The name after `cors.` (or `cors.policy.<name>.`); Envoy adds `wasmcustom.`.
+    pub fn suffix(self) -> &'static str {
         match self {
-            Counter::PreflightAllowed => "cors.preflight_allowed",
-            Counter::PreflightDenied => "cors.preflight_denied",
-            Counter::ActualAllowed => "cors.actual_allowed",
-            Counter::ActualDenied => "cors.actual_denied",
-            Counter::Rejected => "cors.rejected",
-            Counter::WebsocketRejected => "cors.websocket_rejected",
+            Counter::PreflightAllowed => "preflight_allowed",
+            Counter::PreflightDeniedOrigin => "preflight_denied.origin",
+            Counter::PreflightDeniedMethod => "preflight_denied.method",
+            Counter::PreflightDeniedHeader => "preflight_denied.header",
+            Counter::PreflightDeniedPrivateNetwork => "preflight_denied.private_network",
+            Counter::ActualAllowed => "actual_allowed",
+            Counter::ActualDenied => "actual_denied",
+            Counter::Rejected => "rejected",
+            Counter::WebsocketRejected => "websocket_rejected",
+            Counter::UpstreamReplaced => "upstream_replaced",
+            Counter::DryRunChecked => "dry_run_checked",
+            Counter::DryRunMismatch => "dry_run_mismatch",
         }
     }
 
-    /// The counter an outcome goes to; requests that are not cross-origin are not counted.
+    /// The counter a request's outcome goes to; requests that are not cross-origin are not
+    /// counted.
     pub fn of(outcome: Outcome) -> Option<Counter> {
         Some(match outcome {
-            Outcome::NotCors => return None,
+            Outcome::Excluded | Outcome::NotCors => return None,
             Outcome::PreflightAllowed => Counter::PreflightAllowed,
-            Outcome::PreflightDenied(_) => Counter::PreflightDenied,
+            Outcome::PreflightDenied(DenyReason::Origin) => Counter::PreflightDeniedOrigin,
+            Outcome::PreflightDenied(DenyReason::Method | DenyReason::InvalidMethod) => {
+                Counter::PreflightDeniedMethod
+            }
+            Outcome::PreflightDenied(DenyReason::Header | DenyReason::InvalidHeaders) => {
+                Counter::PreflightDeniedHeader
+            }
+            Outcome::PreflightDenied(DenyReason::PrivateNetwork) => {
+                Counter::PreflightDeniedPrivateNetwork
+            }
             Outcome::ActualAllowed => Counter::ActualAllowed,
             Outcome::ActualDenied => Counter::ActualDenied,
             Outcome::Rejected => Counter::Rejected,
@@ -60,45 +94,96 @@ impl Counter {
     }
 }
 
+/// Slots in the VM's table for one set of counters, by [`Counter`] discriminant.
+type Slots = [usize; Counter::ALL.len()];
+
+/// The counters of one configuration: slots for the unnamed set and for each named entry.
+pub struct Counters {
+    top: Slots,
+    entries: Vec<Option<Slots>>,
+}
+
 #[derive(Default)]
 struct Table {
-    ids: [Cell<Option<u32>>; Counter::ALL.len()],
-    pending: [Cell<u64>; Counter::ALL.len()],
+    /// Envoy's metric id and the count not yet handed over, per slot.
+    slots: Vec<(Option<u32>, Cell<u64>)>,
+    by_name: HashMap<String, usize>,
 }
 
 thread_local! {
-    static TABLE: Table = Table::default();
+    static TABLE: RefCell<Table> = RefCell::default();
 }
 
-/// Counts one request.
-pub fn count(outcome: Outcome) {
-    if let Some(counter) = Counter::of(outcome) {
-        TABLE.with(|t| {
-            let cell = &t.pending[counter as usize];
-            cell.set(cell.get() + 1);
+/// Defines the counters a configuration uses (again for a new root context: Envoy returns
+/// the same metrics, and a name keeps its slot).
+pub fn register(set: &PolicySet) -> Counters {
+    let slots = |prefix: &str| -> Slots {
+        let mut slots = [0; Counter::ALL.len()];
+        for (i, counter) in Counter::ALL.iter().enumerate() {
+            slots[i] = slot(&format!("{prefix}{}", counter.suffix()));
+        }
+        slots
+    };
+    Counters {
+        top: slots("cors."),
+        entries: set
+            .entries()
+            .iter()
+            .map(|entry| {
+                entry
+                    .name
+                    .as_ref()
+                    .map(|name| slots(&format!("cors.policy.{name}.")))
+            })
+            .collect(),
+    }
+}
+
+fn slot(name: &str) -> usize {
+    TABLE.with(|table| {
+        let mut table = table.borrow_mut();
+        let id = hostcalls::define_metric(MetricType::Counter, name).ok();
+        if let Some(&slot) = table.by_name.get(name) {
+            if id.is_some() {
+                table.slots[slot].0 = id;
+            }
+            return slot;
+        }
+        table.slots.push((id, Cell::new(0)));
+        let slot = table.slots.len() - 1;
+        table.by_name.insert(name.to_owned(), slot);
+        slot
+    })
+}
+
+impl Counters {
+    /// Counts one event of the policy `id`.
+    pub fn count(&self, id: PolicyId, counter: Counter) {
+        let slots = match id {
+            PolicyId::Entry(i) => self
+                .entries
+                .get(i)
+                .and_then(Option::as_ref)
+                .unwrap_or(&self.top),
+            PolicyId::Top => &self.top,
+        };
+        let slot = slots[counter as usize];
+        TABLE.with(|table| {
+            if let Some((_, pending)) = table.borrow().slots.get(slot) {
+                pending.set(pending.get() + 1);
+            }
         });
     }
 }
 
-/// Defines the counters in Envoy (again for a new root context: Envoy returns the same ones).
-pub fn define() {
-    TABLE.with(|t| {
-        for counter in Counter::ALL {
-            if let Ok(id) = hostcalls::define_metric(MetricType::Counter, counter.name()) {
-                t.ids[counter as usize].set(Some(id));
-            }
-        }
-    });
-}
-
-/// Hands the counts kept since the last flush to Envoy.
+/// Hands every count kept since the last flush to Envoy.
 pub fn flush() {
-    TABLE.with(|t| {
-        for (id, pending) in t.ids.iter().zip(&t.pending) {
+    TABLE.with(|table| {
+        for (id, pending) in &table.borrow().slots {
             let n = pending.take();
-            if let (Some(id), true) = (id.get(), n > 0) {
+            if let (Some(id), true) = (id, n > 0) {
                 let offset = i64::try_from(n).unwrap_or(i64::MAX);
-                if hostcalls::increment_metric(id, offset).is_err() {
+                if hostcalls::increment_metric(*id, offset).is_err() {
                     pending.set(n);
                 }
             }

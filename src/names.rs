@@ -24,6 +24,8 @@ pub const ALLOW_PRIVATE_NETWORK: &str = "access-control-allow-private-network";
 pub const EXPOSE_HEADERS: &str = "access-control-expose-headers";
 pub const MAX_AGE: &str = "access-control-max-age";
 pub const VARY: &str = "vary";
+/// The decision, for troubleshooting (`debug_header`).
+pub const DECISION: &str = "x-cors-decision";
 
 /// Every `Access-Control-*` response header starts with this: the filter owns them all.
 pub const ACCESS_CONTROL_PREFIX: &[u8] = b"access-control-";

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::decision::{Decision, DenyReason, LocalReply, Outcome, ResponsePlan};
+use crate::decision::{Decision, DenyReason, LocalReply, Outcome, Plan, ResponsePlan};
 use crate::header::allow_headers::AllowHeaders;
 use crate::header::allow_methods::AllowMethods;
 use crate::header::allow_origin::AllowOrigin;
@@ -55,13 +55,18 @@ impl Policy {
         !self.origins.is_any()
     }
 
+    /// Whether a request `Origin` (as sent) is one this policy allows.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.origins.allows(origin)
+    }
+
     /// Whether `allow_credentials` is on.
     pub fn credentials(&self) -> bool {
         self.credentials
     }
 
     /// Classifies a request and decides what happens to it.
-    pub fn decide<'p>(&'p self, req: &Request<'_>) -> Decision<'p> {
+    pub fn decide<'p, 'r>(&'p self, req: &Request<'r>) -> Decision<'p, 'r> {
         // No Origin: not a CORS request. It still gets the `*` headers, or `Vary: Origin`, so
         // that a shared cache never serves this answer to a cross-origin request.
         if req.origin.is_none_or(<[u8]>::is_empty) || req.sec_fetch_site == Some(b"same-origin") {
@@ -88,14 +93,15 @@ impl Policy {
         if req.is_preflight() {
             return match allowed {
                 true => self.preflight(req, allow_origin),
-                false => self.deny_preflight(DenyReason::Origin),
+                false => self.deny_preflight(DenyReason::Origin, None),
             };
         }
         if allowed {
             return Decision {
                 reply: None,
-                response: ResponsePlan::Allow(allow_origin),
+                response: Plan::Allow(allow_origin).into(),
                 outcome: Outcome::ActualAllowed,
+                refused: None,
             };
         }
         if self.disallowed_origin == DisallowedOrigin::Reject {
@@ -103,27 +109,29 @@ impl Policy {
         }
         Decision {
             reply: None,
-            response: ResponsePlan::Deny,
+            response: Plan::Deny.into(),
             outcome: Outcome::ActualDenied,
+            refused: None,
         }
     }
 
     /// A request that is not cross-origin. Under `["*"]` it gets exactly what a cross-origin
     /// one gets, so a cached copy serves both; otherwise only the `Vary` rule applies.
-    fn not_cross_origin(&self) -> Decision<'_> {
-        let response = match self.origin_dependent() {
-            true => ResponsePlan::VaryOnly,
-            false => ResponsePlan::Allow(AllowOrigin::Any),
+    fn not_cross_origin<'r>(&self) -> Decision<'_, 'r> {
+        let plan = match self.origin_dependent() {
+            true => Plan::VaryOnly,
+            false => Plan::Allow(AllowOrigin::Any),
         };
         Decision {
             reply: None,
-            response,
+            response: plan.into(),
             outcome: Outcome::NotCors,
+            refused: None,
         }
     }
 
     /// A local 403 for a disallowed actual request or WebSocket upgrade.
-    fn reject(&self, outcome: Outcome) -> Decision<'_> {
+    fn reject<'r>(&self, outcome: Outcome) -> Decision<'_, 'r> {
         let mut headers = Vec::with_capacity(1);
         if self.origin_dependent() {
             headers.push((names::VARY, Cow::Borrowed(vary::ORIGIN)));
@@ -133,8 +141,9 @@ impl Policy {
                 status: 403,
                 headers,
             }),
-            response: ResponsePlan::Leave,
+            response: ResponsePlan::default(),
             outcome,
+            refused: None,
         }
     }
 

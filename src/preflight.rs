@@ -12,24 +12,28 @@ use crate::request::Request;
 
 impl Policy {
     /// Answers a preflight from an allowed origin.
-    pub(crate) fn preflight<'p>(&'p self, req: &Request<'_>, origin: AllowOrigin) -> Decision<'p> {
+    pub(crate) fn preflight<'p, 'r>(
+        &'p self,
+        req: &Request<'r>,
+        origin: AllowOrigin,
+    ) -> Decision<'p, 'r> {
         let method = match req.request_method {
             Some(m) if !req.request_method_repeated && is_token(m) => m,
-            _ => return self.deny_preflight(DenyReason::InvalidMethod),
+            _ => return self.deny_preflight(DenyReason::InvalidMethod, None),
         };
         let Some(allow_methods) = self.methods.answer(method) else {
-            return self.deny_preflight(DenyReason::Method);
+            return self.deny_preflight(DenyReason::Method, Some(method));
         };
         let allow_headers = match self.headers.answer(&req.request_headers) {
             Ok(value) => value,
-            Err(reason) => return self.deny_preflight(reason),
+            Err((reason, name)) => return self.deny_preflight(reason, name),
         };
         // Private Network Access: the browser asks with `…-Private-Network: true`.
         let private_network = req
             .request_private_network
             .is_some_and(|v| v.eq_ignore_ascii_case(b"true"));
         if private_network && !self.private_network {
-            return self.deny_preflight(DenyReason::PrivateNetwork);
+            return self.deny_preflight(DenyReason::PrivateNetwork, None);
         }
 
         let mut headers: Vec<(&'static str, Cow<'p, str>)> = Vec::with_capacity(7);
@@ -59,13 +63,19 @@ impl Policy {
                 status: self.preflight_status,
                 headers,
             }),
-            response: ResponsePlan::Leave,
+            response: ResponsePlan::default(),
             outcome: Outcome::PreflightAllowed,
+            refused: None,
         }
     }
 
-    /// A denied preflight: a local 403 with only `Vary`, or forwarded untouched.
-    pub(crate) fn deny_preflight(&self, reason: DenyReason) -> Decision<'_> {
+    /// A denied preflight: a local 403 with only `Vary`, or forwarded untouched. `refused` is
+    /// the method or header name that was refused, if one was.
+    pub(crate) fn deny_preflight<'r>(
+        &self,
+        reason: DenyReason,
+        refused: Option<&'r [u8]>,
+    ) -> Decision<'_, 'r> {
         let reply = match self.unmatched_preflight {
             UnmatchedPreflight::Forward => None,
             UnmatchedPreflight::Deny => Some(LocalReply {
@@ -75,8 +85,9 @@ impl Policy {
         };
         Decision {
             reply,
-            response: ResponsePlan::Leave,
+            response: ResponsePlan::default(),
             outcome: Outcome::PreflightDenied(reason),
+            refused,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::decision::ResponsePlan;
+use crate::decision::Plan;
 use crate::header::allow_origin::AllowOrigin;
 use crate::header::vary;
 use crate::names::{self, is_access_control};
@@ -18,25 +18,36 @@ pub enum Edit<'a> {
     Set(&'static str, Cow<'a, str>),
 }
 
+/// Whether the plan replaces or removes `Access-Control-*` headers the upstream set (counted:
+/// an application still sending its own CORS headers behind the filter is worth knowing).
+pub fn replaces_upstream(plan: &Plan, headers: &[(&[u8], &[u8])]) -> bool {
+    matches!(plan, Plan::Allow(_) | Plan::Deny)
+        && !headers
+            .iter()
+            .any(|(n, v)| *n == names::STATUS.as_bytes() && v.first() == Some(&b'1'))
+        && headers.iter().any(|(n, _)| is_access_control(n))
+}
+
 impl Policy {
-    /// The edits for a response. `headers` are the response's own (lower-case names, as
-    /// Envoy gives them, `:status` included), or an empty list when the plan
-    /// [depends only on](ResponsePlan::depends_only_on) a header the response lacks.
+    /// The edits a plan makes to a response. `headers` are the response's own (lower-case
+    /// names, as Envoy gives them, `:status` included), or an empty list when the plan
+    /// [depends only on](crate::decision::ResponsePlan::depends_only_on) a header the response
+    /// lacks.
     pub fn response_edits<'a>(
         &'a self,
-        plan: &'a ResponsePlan,
+        plan: &'a Plan,
         headers: &[(&'a [u8], &'a [u8])],
     ) -> Vec<Edit<'a>> {
         let grant = match plan {
-            ResponsePlan::Leave => return Vec::new(),
-            ResponsePlan::VaryOnly => {
+            Plan::Leave | Plan::DryRun(_) => return Vec::new(),
+            Plan::VaryOnly => {
                 return vary::merged(headers)
                     .map(|value| Edit::Set(names::VARY, value))
                     .into_iter()
                     .collect();
             }
-            ResponsePlan::Allow(origin) => Some(origin),
-            ResponsePlan::Deny => None,
+            Plan::Allow(origin) => Some(origin),
+            Plan::Deny => None,
         };
         // 1xx responses (100 Continue, 101 Switching Protocols) are not the final response.
         if headers

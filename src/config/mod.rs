@@ -2,10 +2,12 @@
 //! ready [`Policy`]. Every refusal names the field path and the value, so a typo in a
 //! security policy is found at start-up instead of passing silently.
 
+mod entries;
 mod json;
 mod origins;
 mod raw;
 
+pub use entries::ENTRY_FIELDS;
 pub use raw::{POLICY_FIELDS, RawPolicy};
 
 use serde_json::Value;
@@ -15,9 +17,28 @@ use crate::header::allow_headers::AllowHeaders;
 use crate::header::allow_methods::AllowMethods;
 use crate::header::expose_headers::ExposeHeaders;
 use crate::policy::{DisallowedOrigin, Policy, UnmatchedPreflight};
+use crate::policy_set::{Mode, PolicySet};
+
+/// Every top-level field: the policy fields and the filter-wide ones.
+pub const TOP_FIELDS: [&str; 14] = [
+    "allow_origins",
+    "allow_methods",
+    "allow_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "allow_private_network",
+    "preflight_status",
+    "unmatched_preflight",
+    "disallowed_origin",
+    "websocket_origin_check",
+    "policies",
+    "mode",
+    "debug_header",
+];
 
 /// Parses and checks a configuration (Envoy's `configuration`, Istio's `pluginConfig`).
-pub fn parse(bytes: &[u8]) -> Result<Policy, ConfigError> {
+pub fn parse(bytes: &[u8]) -> Result<PolicySet, ConfigError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ConfigError::Empty);
     }
@@ -32,13 +53,46 @@ pub fn parse(bytes: &[u8]) -> Result<Policy, ConfigError> {
         }
         Err(e) => return Err(ConfigError::Syntax(e.to_string())),
     };
-    build("", &RawPolicy::from_map("", map)?)
+    let (mut top, mut policies, mut mode, mut debug_header) =
+        (RawPolicy::default(), None, Mode::Enforce, false);
+    for (key, value) in map {
+        match key.as_str() {
+            "policies" => policies = Some(value),
+            "debug_header" => debug_header = raw::boolean(key, &value)?,
+            "mode" => {
+                mode = match value.as_str() {
+                    Some("enforce") => Mode::Enforce,
+                    Some("dry_run") => Mode::DryRun,
+                    _ => {
+                        return Err(raw::invalid(
+                            key,
+                            &value,
+                            "one of \"enforce\" or \"dry_run\"",
+                        ));
+                    }
+                }
+            }
+            _ => {
+                if !top.read_field("", &key, value)? {
+                    return Err(ConfigError::UnknownField {
+                        path: key,
+                        known: &TOP_FIELDS,
+                    });
+                }
+            }
+        }
+    }
+    let policy = build(&|field: &str| field.to_owned(), &top)?;
+    let entries = match policies {
+        Some(value) => entries::read(value, &top)?,
+        None => Vec::new(),
+    };
+    Ok(PolicySet::new(policy, entries, mode, debug_header))
 }
 
 /// Turns the fields of one policy into a ready policy, checking every rule that involves more
-/// than one field. `prefix` starts every path in errors.
-pub fn build(prefix: &str, raw: &RawPolicy) -> Result<Policy, ConfigError> {
-    let path = |field: &str| format!("{prefix}{field}");
+/// than one field. `path` gives the path of a field in errors.
+pub fn build(path: &dyn Fn(&str) -> String, raw: &RawPolicy) -> Result<Policy, ConfigError> {
     let credentials = raw.allow_credentials.unwrap_or(false);
     let Some(entries) = &raw.allow_origins else {
         return Err(ConfigError::Missing {

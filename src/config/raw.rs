@@ -50,6 +50,53 @@ pub const POLICY_FIELDS: [&str; 11] = [
 ];
 
 impl RawPolicy {
+    /// This entry's fields over `top`'s, field by field.
+    pub fn over(&self, top: &RawPolicy) -> RawPolicy {
+        RawPolicy {
+            allow_origins: self
+                .allow_origins
+                .clone()
+                .or_else(|| top.allow_origins.clone()),
+            allow_methods: self
+                .allow_methods
+                .clone()
+                .or_else(|| top.allow_methods.clone()),
+            allow_headers: self
+                .allow_headers
+                .clone()
+                .or_else(|| top.allow_headers.clone()),
+            expose_headers: self
+                .expose_headers
+                .clone()
+                .or_else(|| top.expose_headers.clone()),
+            allow_credentials: self.allow_credentials.or(top.allow_credentials),
+            max_age: self.max_age.or(top.max_age),
+            allow_private_network: self.allow_private_network.or(top.allow_private_network),
+            preflight_status: self.preflight_status.or(top.preflight_status),
+            unmatched_preflight: self.unmatched_preflight.or(top.unmatched_preflight),
+            disallowed_origin: self.disallowed_origin.or(top.disallowed_origin),
+            websocket_origin_check: self.websocket_origin_check.or(top.websocket_origin_check),
+        }
+    }
+
+    /// Whether a field is written here (not inherited).
+    pub fn has(&self, field: &str) -> bool {
+        match field {
+            "allow_origins" => self.allow_origins.is_some(),
+            "allow_methods" => self.allow_methods.is_some(),
+            "allow_headers" => self.allow_headers.is_some(),
+            "expose_headers" => self.expose_headers.is_some(),
+            "allow_credentials" => self.allow_credentials.is_some(),
+            "max_age" => self.max_age.is_some(),
+            "allow_private_network" => self.allow_private_network.is_some(),
+            "preflight_status" => self.preflight_status.is_some(),
+            "unmatched_preflight" => self.unmatched_preflight.is_some(),
+            "disallowed_origin" => self.disallowed_origin.is_some(),
+            "websocket_origin_check" => self.websocket_origin_check.is_some(),
+            _ => false,
+        }
+    }
+
     /// Reads a JSON object of policy fields; `prefix` is prepended to every path in errors
     /// (empty at the top level).
     pub fn from_map(prefix: &str, map: Map<String, Value>) -> Result<Self, ConfigError> {
@@ -142,7 +189,8 @@ pub fn wrong_type(path: String, value: &Value, expected: &'static str) -> Config
     }
 }
 
-fn invalid(path: String, value: &Value, expected: &'static str) -> ConfigError {
+/// A value outside a field's choices.
+pub fn invalid(path: String, value: &Value, expected: &'static str) -> ConfigError {
     ConfigError::Invalid {
         path,
         value: json(value),
@@ -157,7 +205,8 @@ pub fn boolean(path: String, value: &Value) -> Result<bool, ConfigError> {
         .ok_or_else(|| wrong_type(path, value, "true or false"))
 }
 
-fn string_list(path: &str, value: Value) -> Result<Vec<String>, ConfigError> {
+/// A JSON list of strings.
+pub fn string_list(path: &str, value: Value) -> Result<Vec<String>, ConfigError> {
     let Value::Array(list) = value else {
         return Err(wrong_type(path.to_owned(), &value, "a list of strings"));
     };

@@ -24,6 +24,9 @@ pub const DEFAULT: [&str; 5] = [
     "X-Requested-With",
 ];
 
+/// Why a preflight's headers were refused, and the header name refused when one was.
+pub type Refusal<'r> = (DenyReason, Option<&'r [u8]>);
+
 /// The allowed request headers, with their header value joined at load.
 #[derive(Debug, Clone)]
 pub struct AllowHeaders(Headers);
@@ -56,10 +59,11 @@ impl AllowHeaders {
 
     /// Checks every header a preflight asks for (`Access-Control-Request-Headers`, possibly
     /// over several lines); returns `Access-Control-Allow-Headers`, or `None` when the list
-    /// held no names.
-    pub fn answer(&self, lines: &HeaderLines<'_>) -> Result<Option<Cow<'_, str>>, DenyReason> {
+    /// held no names. A refusal names the header refused, when one was.
+    pub fn answer<'r>(&self, lines: &HeaderLines<'r>) -> Result<Option<Cow<'_, str>>, Refusal<'r>> {
+        const INVALID: Refusal<'static> = (DenyReason::InvalidHeaders, None);
         if lines.overflowed() {
-            return Err(DenyReason::InvalidHeaders);
+            return Err(INVALID);
         }
         // A header split over several lines is the same list.
         let names = lines.iter().flat_map(list_elements);
@@ -68,13 +72,13 @@ impl AllowHeaders {
                 let mut any = false;
                 for (i, name) in names.enumerate() {
                     if i >= MAX_REQUESTED_HEADERS || !is_token(name) {
-                        return Err(DenyReason::InvalidHeaders);
+                        return Err(INVALID);
                     }
                     if !lower
                         .iter()
                         .any(|l| l.as_bytes().eq_ignore_ascii_case(name))
                     {
-                        return Err(DenyReason::Header);
+                        return Err((DenyReason::Header, Some(name)));
                     }
                     any = true;
                 }
@@ -85,7 +89,7 @@ impl AllowHeaders {
                 let mut seen: Vec<&[u8]> = Vec::new();
                 for (i, name) in names.enumerate() {
                     if i >= MAX_REQUESTED_HEADERS || !is_token(name) {
-                        return Err(DenyReason::InvalidHeaders);
+                        return Err(INVALID);
                     }
                     if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
                         continue;

@@ -4,6 +4,7 @@
 pub mod allow_headers;
 pub mod allow_methods;
 pub mod allow_origin;
+pub mod decision;
 pub mod expose_headers;
 pub mod vary;
 

@@ -2,8 +2,8 @@
 //! `safe_regex`), as in a native `CorsPolicy`'s `allow_origin_string_match`, checked at load
 //! so that a matcher no browser origin can satisfy is refused instead of silently inert.
 
-use super::regex::OriginRegex;
 use super::serialized::{OriginError, is_browser_origin, normalize_origin};
+use crate::regex::AnchoredRegex;
 
 /// The non-regex matcher kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub enum Matcher {
         ignore_case: bool,
     },
     /// A full-match regex.
-    Regex(OriginRegex),
+    Regex(AnchoredRegex),
 }
 
 impl Matcher {
@@ -87,7 +87,9 @@ impl Matcher {
 
     /// A full-match regex matcher.
     pub fn regex(pattern: &str) -> Result<Self, OriginError> {
-        OriginRegex::new(pattern).map(Matcher::Regex)
+        AnchoredRegex::new(pattern)
+            .map(Matcher::Regex)
+            .map_err(OriginError)
     }
 
     /// Whether `origin` matches.

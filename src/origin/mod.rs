@@ -7,16 +7,14 @@
 
 mod matcher;
 mod probe;
-mod regex;
 mod serialized;
 
 use std::collections::{HashMap, HashSet};
 
 pub use matcher::{Matcher, StringKind};
 pub use probe::foreign_origin_admitted;
-pub use regex::OriginRegex;
 pub use serialized::{
-    MAX_ORIGIN_LEN, OriginError, OriginParts, Wildcard, default_port, ends_in_number,
+    MAX_ORIGIN_LEN, OriginError, OriginParts, Wildcard, canonical_ip, default_port, ends_in_number,
     is_browser_origin, normalize_origin, parse_wildcard, split_origin,
 };
 

@@ -2,8 +2,8 @@
 //! the glue and the host do, without a host.
 #![allow(dead_code)]
 
-use cors_proxy_wasm::decision::Decision;
-use cors_proxy_wasm::policy::Policy;
+use cors_proxy_wasm::decision::{Outcome, ResponsePlan};
+use cors_proxy_wasm::policy_set::PolicySet;
 use cors_proxy_wasm::request::Request;
 use cors_proxy_wasm::response::Edit;
 
@@ -48,25 +48,28 @@ pub fn encode_map(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
     out
 }
 
-/// What the client gets for one request: the status, every response header (owned), and
-/// whether the upstream saw the request. Runs the engine as the glue does, including its
-/// lookup shortcut, and checks that the shortcut and the full path agree.
+/// What the client gets for one request: the status, every response header (owned), whether
+/// the upstream saw the request, and how the filter classified and planned it.
+#[derive(Debug)]
 pub struct Exchange {
     pub status: u32,
     pub headers: Vec<(Vec<u8>, Vec<u8>)>,
     pub upstream_saw_it: bool,
+    pub outcome: Outcome,
+    pub plan: ResponsePlan,
+    pub replied: bool,
 }
 
-/// Runs `request` through `policy`; `upstream` is the upstream's response (`:status` first).
+/// Runs `request` through the configuration as the glue does; `upstream` is the upstream's
+/// response (`:status` first). Checks that the glue's lookup shortcut and the full path agree.
 pub fn exchange(
-    policy: &Policy,
+    set: &PolicySet,
     request: &[(&[u8], &[u8])],
     upstream: &[(&[u8], &[u8])],
-) -> (Exchange, Decision<'static>) {
+) -> Exchange {
     let req = Request::from_pairs(request);
-    let decision = policy.decide(&req);
-    let owned = into_static(&decision);
-    let exchange = match &decision.reply {
+    let decision = set.decide(&req);
+    match &decision.reply {
         Some(reply) => Exchange {
             status: reply.status,
             headers: reply
@@ -75,18 +78,22 @@ pub fn exchange(
                 .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
                 .collect(),
             upstream_saw_it: false,
+            outcome: decision.outcome,
+            plan: decision.response.clone(),
+            replied: true,
         },
         None => {
-            let edits = policy.response_edits(&decision.response, upstream);
+            let plan = &decision.response;
+            let edits = set.response_edits(plan, upstream);
             let out = apply_edits(upstream, &edits);
             // The glue's shortcut: when the plan depends on one header the response lacks,
             // it applies the edits of an empty list without reading the response.
-            if let Some(name) = decision.response.depends_only_on()
+            if let Some(name) = plan.depends_only_on()
                 && !upstream
                     .iter()
                     .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             {
-                let blind = policy.response_edits(&decision.response, &[]);
+                let blind = set.response_edits(plan, &[]);
                 assert_eq!(
                     apply_edits(upstream, &blind),
                     out,
@@ -102,27 +109,10 @@ pub fn exchange(
                 status,
                 headers: out.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect(),
                 upstream_saw_it: true,
+                outcome: decision.outcome,
+                plan: plan.clone(),
+                replied: false,
             }
         }
-    };
-    (exchange, owned)
-}
-
-/// The decision without its borrows (reply headers copied), for assertions.
-fn into_static(d: &Decision<'_>) -> Decision<'static> {
-    Decision {
-        reply: d
-            .reply
-            .as_ref()
-            .map(|r| cors_proxy_wasm::decision::LocalReply {
-                status: r.status,
-                headers: r
-                    .headers
-                    .iter()
-                    .map(|(n, v)| (*n, std::borrow::Cow::Owned(v.to_string())))
-                    .collect(),
-            }),
-        response: d.response.clone(),
-        outcome: d.outcome,
     }
 }

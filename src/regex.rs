@@ -1,53 +1,51 @@
-//! Origin regexes: valid on their own, then anchored for a full match, with a literal-suffix
-//! pre-check that skips only origins the regex cannot match.
+//! Full-match regexes (origin matchers, path matchers): valid on their own, then anchored, with
+//! a literal-suffix pre-check that skips only values the regex cannot match.
 
 use regex_lite::Regex;
 
-use super::serialized::OriginError;
-
-/// A full-match regex over the origin.
+/// A regex that must match the whole value.
 #[derive(Debug, Clone)]
-pub struct OriginRegex {
+pub struct AnchoredRegex {
     re: Regex,
     /// Text every match ends with, when the pattern makes one certain (compared without
-    /// case): checked first, so most origins the regex cannot match never run it (a run costs
+    /// case): checked first, so most values the regex cannot match never run it (a run costs
     /// about a microsecond per origin).
     suffix: Option<String>,
 }
 
-impl OriginRegex {
-    /// Compiles `pattern` for a full match of the origin.
+impl AnchoredRegex {
+    /// Compiles `pattern` for a full match; the error says what is wrong, quoting it.
     ///
     /// The pattern must be a valid regex on its own before it is wrapped in `^(?:…)$`: a
     /// pattern such as `a)|(b` is invalid alone but would close the wrapping group and match
     /// any origin starting with `a`. Verbose mode (`x` flag) is refused: there a `#` comments
     /// out the rest of the line, wrapping included (and Envoy's RE2 has no such mode).
-    pub fn new(pattern: &str) -> Result<Self, OriginError> {
+    pub fn new(pattern: &str) -> Result<Self, String> {
         let invalid = |e: regex_lite::Error| {
-            OriginError(format!(
+            format!(
                 "{pattern:?} is not a valid regex: {}",
                 e.to_string().replace('\n', " ")
-            ))
+            )
         };
         Regex::new(pattern).map_err(invalid)?;
         if has_verbose_flag(pattern.as_bytes()) {
-            return Err(OriginError(format!(
-                "{pattern:?} turns on verbose mode (the x flag), which origin regexes do not support; remove it"
-            )));
+            return Err(format!(
+                "{pattern:?} turns on verbose mode (the x flag), which is not supported here; remove it"
+            ));
         }
         let re = Regex::new(&format!("^(?:{pattern})$")).map_err(invalid)?;
-        Ok(OriginRegex {
+        Ok(AnchoredRegex {
             re,
             suffix: required_suffix(pattern),
         })
     }
 
-    /// Whether the whole `origin` matches.
-    pub fn is_match(&self, origin: &str) -> bool {
+    /// Whether the whole `value` matches.
+    pub fn is_match(&self, value: &str) -> bool {
         self.suffix
             .as_deref()
-            .is_none_or(|s| ends_with_ignore_case(origin, s))
-            && self.re.is_match(origin)
+            .is_none_or(|s| ends_with_ignore_case(value, s))
+            && self.re.is_match(value)
     }
 
     /// The literal suffix the pre-check uses, if any.
@@ -214,9 +212,9 @@ mod tests {
             r"https://app\.example\.com)|.*|(x",
             r"(?x)https://app\.example\.com # )|.*",
         ] {
-            assert!(OriginRegex::new(pattern).is_err(), "{pattern}");
+            assert!(AnchoredRegex::new(pattern).is_err(), "{pattern}");
         }
-        let re = OriginRegex::new(r"https://(a|b)\.com").unwrap();
+        let re = AnchoredRegex::new(r"https://(a|b)\.com").unwrap();
         assert!(re.is_match("https://a.com"));
         assert!(!re.is_match("https://a.com.evil.net"));
         assert!(!re.is_match("https://evil.net/https://a.com"));
@@ -285,7 +283,7 @@ mod tests {
         ];
         for p in patterns {
             let plain = Regex::new(&format!("^(?:{p})$")).unwrap();
-            let m = OriginRegex::new(p).unwrap();
+            let m = AnchoredRegex::new(p).unwrap();
             for o in origins {
                 assert_eq!(m.is_match(o), plain.is_match(o), "{p} on {o}");
             }

@@ -1,0 +1,301 @@
+//! The whole configuration, ready to serve: the top-level policy, the `policies` entries
+//! selected per request by host and path, and the filter-wide settings (`mode`,
+//! `debug_header`). With no entries, selection costs nothing; with many, hosts are indexed so
+//! a request only looks at the entries that name its host (or no host).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use crate::decision::{Decision, Expected, Outcome, Plan, PolicyId, ResponsePlan};
+use crate::header::allow_origin::AllowOrigin;
+use crate::header::decision as decision_header;
+use crate::header::vary;
+use crate::names;
+use crate::policy::Policy;
+use crate::request::Request;
+use crate::response::Edit;
+use crate::route::{HostPattern, PathMatch, request_host, request_path};
+
+/// `mode`: whether the filter acts on its decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Local replies and header changes, as decided.
+    Enforce,
+    /// Decide and count, change nothing, compare with the application's own headers.
+    DryRun,
+}
+
+/// One entry of `policies`.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// `name`: labels the entry in logs, counters and `x-cors-decision`.
+    pub name: Option<String>,
+    /// `match.hosts`; empty for any host.
+    pub hosts: Vec<HostPattern>,
+    /// `match.path_prefix` or `match.path_regex`.
+    pub path: Option<PathMatch>,
+    /// The entry's policy (its fields over the top-level ones), or `None` for `"cors": false`.
+    pub policy: Option<Policy>,
+}
+
+impl Entry {
+    /// Whether the entry's host condition holds for a lower-case request host.
+    fn matches_host(&self, host: &str) -> bool {
+        self.hosts.is_empty()
+            || self.hosts.iter().any(|h| match h {
+                HostPattern::Exact(name) => host == name,
+                HostPattern::Subdomains(domain) => host
+                    .strip_suffix(domain.as_str())
+                    .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.')),
+            })
+    }
+}
+
+/// Entries by host: each list holds entry indices in configuration order.
+#[derive(Debug, Clone, Default)]
+struct HostIndex {
+    exact: HashMap<String, Vec<usize>>,
+    subdomains: HashMap<String, Vec<usize>>,
+    any_host: Vec<usize>,
+}
+
+/// The most lists one request merges (its exact host, one per parent domain, any host);
+/// a deeper host name falls back to trying every entry.
+const MAX_LISTS: usize = 16;
+
+/// The configuration, ready.
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    top: Policy,
+    entries: Vec<Entry>,
+    index: HostIndex,
+    mode: Mode,
+    debug_header: bool,
+}
+
+impl PolicySet {
+    /// Assembles a checked configuration.
+    pub fn new(top: Policy, entries: Vec<Entry>, mode: Mode, debug_header: bool) -> Self {
+        let mut index = HostIndex::default();
+        for (i, entry) in entries.iter().enumerate() {
+            if entry.hosts.is_empty() {
+                index.any_host.push(i);
+            }
+            for host in &entry.hosts {
+                let (map, key) = match host {
+                    HostPattern::Exact(name) => (&mut index.exact, name),
+                    HostPattern::Subdomains(domain) => (&mut index.subdomains, domain),
+                };
+                let list = map.entry(key.clone()).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        PolicySet {
+            top,
+            entries,
+            index,
+            mode,
+            debug_header,
+        }
+    }
+
+    /// The policy an id names (`None` for a `"cors": false` entry).
+    pub fn policy(&self, id: PolicyId) -> Option<&Policy> {
+        match id {
+            PolicyId::Top => Some(&self.top),
+            PolicyId::Entry(i) => self.entries.get(i)?.policy.as_ref(),
+        }
+    }
+
+    /// The entries of `policies`, in order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// `mode`.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The entry's `name`, if it has one.
+    pub fn name(&self, id: PolicyId) -> Option<&str> {
+        match id {
+            PolicyId::Top => None,
+            PolicyId::Entry(i) => self.entries.get(i)?.name.as_deref(),
+        }
+    }
+
+    /// Which policy decides a request, or `None` when a `"cors": false` entry matched, and
+    /// whether that choice depended on the request's `Origin`.
+    ///
+    /// Entries are tried in order among those whose host and path match; a `"cors": false`
+    /// one ends the search; otherwise the first whose origins allow the request's `Origin`
+    /// decides. When entries matched but none allows it (or the request has no usable
+    /// `Origin`), the first matching entry decides; when none matched, the top-level policy.
+    /// Only an entry chosen after an earlier one turned the origin down depends on it.
+    pub fn select(&self, req: &Request<'_>) -> Option<(PolicyId, bool)> {
+        if self.entries.is_empty() {
+            return Some((PolicyId::Top, false));
+        }
+        let path = request_path(req.path);
+        let origin = req.origin_str();
+        let mut first = None;
+        let mut outcome = None;
+        self.for_each_candidate(request_host(req.authority), |i| {
+            let entry = &self.entries[i];
+            if !entry.path.as_ref().is_none_or(|p| p.matches(path)) {
+                return false;
+            }
+            let Some(policy) = &entry.policy else {
+                outcome = Some(None);
+                return true;
+            };
+            let earlier = *first.get_or_insert(i) != i;
+            if origin.is_some_and(|o| policy.allows(o)) {
+                outcome = Some(Some((PolicyId::Entry(i), earlier)));
+                return true;
+            }
+            false
+        });
+        match outcome {
+            Some(decided) => decided,
+            None => Some((first.map_or(PolicyId::Top, PolicyId::Entry), false)),
+        }
+    }
+
+    /// Calls `visit` with the index of every entry whose host condition holds, in
+    /// configuration order, until it returns `true`.
+    fn for_each_candidate<'s>(&'s self, host: &[u8], mut visit: impl FnMut(usize) -> bool) {
+        let mut buf = [0u8; 256];
+        let host = match buf.get_mut(..host.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(host);
+                lower.make_ascii_lowercase();
+                std::str::from_utf8(lower).unwrap_or("")
+            }
+            None => "",
+        };
+        let mut lists: [&'s [usize]; MAX_LISTS] = [&[]; MAX_LISTS];
+        let mut n = 0;
+        let mut add = |list: Option<&'s Vec<usize>>| {
+            if let Some(list) = list {
+                if let Some(slot) = lists.get_mut(n) {
+                    *slot = list;
+                }
+                n += 1;
+            }
+        };
+        add(Some(&self.index.any_host));
+        add(self.index.exact.get(host));
+        let mut from = 0;
+        while let Some(dot) = host[from..].find('.') {
+            from += dot + 1;
+            add(self.index.subdomains.get(&host[from..]));
+        }
+        if n > MAX_LISTS {
+            // A host with more labels than lists kept: try every entry, in order.
+            for (i, entry) in self.entries.iter().enumerate() {
+                if entry.matches_host(host) && visit(i) {
+                    return;
+                }
+            }
+            return;
+        }
+        // A merge of sorted lists; an entry listed twice (two hosts) comes out once.
+        let mut last = None;
+        loop {
+            let Some(k) = (0..n)
+                .filter(|&k| !lists[k].is_empty())
+                .min_by_key(|&k| lists[k][0])
+            else {
+                return;
+            };
+            let i = lists[k][0];
+            lists[k] = &lists[k][1..];
+            if last != Some(i) {
+                last = Some(i);
+                if visit(i) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Selects the policy and decides; in dry run the decision acts on nothing and carries
+    /// what the policy would have sent, for comparison with the application's response.
+    pub fn decide<'s, 'r>(&'s self, req: &Request<'r>) -> Decision<'s, 'r> {
+        let Some(((id, by_origin), policy)) = self
+            .select(req)
+            .and_then(|(id, by_origin)| Some(((id, by_origin), self.policy(id)?)))
+        else {
+            return Decision {
+                reply: None,
+                response: ResponsePlan::default(),
+                outcome: Outcome::Excluded,
+                refused: None,
+            };
+        };
+        let mut decision = policy.decide(req);
+        decision.response.policy = id;
+        if by_origin {
+            // A `*` entry chosen after another turned this origin down: the answer still
+            // depends on the origin, so caches must keep it apart.
+            decision.response.vary_origin = true;
+            if let Some(reply) = &mut decision.reply {
+                for (name, value) in &mut reply.headers {
+                    if *name == names::VARY {
+                        *value = Cow::Borrowed(vary::PREFLIGHT);
+                    }
+                }
+            }
+        }
+        if self.mode == Mode::DryRun {
+            let expected = match decision.reply.take() {
+                Some(reply) => Expected::Reply(
+                    reply
+                        .headers
+                        .into_iter()
+                        .map(|(n, v)| (n, v.into_owned()))
+                        .collect(),
+                ),
+                None => Expected::Edits(std::mem::take(&mut decision.response.plan)),
+            };
+            if decision.outcome != Outcome::NotCors {
+                decision.response.plan = Plan::DryRun(Box::new(expected));
+            }
+            return decision;
+        }
+        if self.debug_header {
+            let value = decision_header::value(decision.outcome, decision.refused, self.name(id));
+            match &mut decision.reply {
+                Some(reply) => reply.headers.push((names::DECISION, Cow::Owned(value))),
+                None => decision.response.decision_header = Some(value),
+            }
+        }
+        decision
+    }
+
+    /// The edits for a response, under the policy that decided.
+    pub fn response_edits<'a>(
+        &'a self,
+        plan: &'a ResponsePlan,
+        headers: &[(&'a [u8], &'a [u8])],
+    ) -> Vec<Edit<'a>> {
+        let mut edits = match self.policy(plan.policy) {
+            Some(policy) => policy.response_edits(&plan.plan, headers),
+            None => Vec::new(),
+        };
+        if plan.vary_origin
+            && plan.plan == Plan::Allow(AllowOrigin::Any)
+            && let Some(value) = vary::merged(headers)
+        {
+            edits.push(Edit::Set(names::VARY, value));
+        }
+        if let Some(value) = &plan.decision_header {
+            edits.push(Edit::Set(names::DECISION, Cow::Borrowed(value)));
+        }
+        edits
+    }
+}
