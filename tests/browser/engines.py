@@ -155,6 +155,26 @@ class LogEntry:
         return f"{self.level}: {self.text}"
 
 
+# How each engine words a CORS refusal in its console: the fetched URL and the reason.
+_REFUSAL = {
+    "chromium": re.compile(r"Access to fetch at '(?P<url>[^']+)' from origin '[^']+' has been blocked by CORS policy: (?P<reason>.*)$"),
+    "firefox": re.compile(r"^Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at "
+                          r"‘?(?P<url>.+?)’?\. \(Reason: (?P<reason>.*)\)\.(?: Status code: (?P<status>.+)\.)?$"),
+}
+
+
+def refusal(engine: str, entry: LogEntry) -> tuple[str, str] | None:
+    """(fetched URL, reason) when the console entry reports a CORS refusal, else None. Firefox
+    adds the response's status (Status code: 403) to the reason."""
+    m = _REFUSAL[engine].search(entry.text)
+    if not m:
+        return None
+    reason = m.group("reason")
+    if engine == "firefox" and m.group("status"):
+        reason += f" [status {m.group('status')}]"
+    return m.group("url"), reason
+
+
 class Browser:
     """A headless browser session: one engine, one window (more with new_window())."""
 
@@ -298,15 +318,29 @@ class Browser:
     def script_errors(self) -> list[LogEntry]:
         return [e for e in self.console() if e.script_error]
 
+    def refusals(self, page_origin: str) -> list[tuple[str, str]]:
+        """(fetched URL, reason) of every CORS refusal reported to pages at page_origin, in order."""
+        out = []
+        for e in self.console():
+            r = refusal(self.engine, e)
+            if r and e.url.startswith(page_origin + "/"):
+                out.append(r)
+        return out
+
     # -- end --
 
     def close(self) -> None:
         """Quits the session, then kills the driver's process group (the browser included) by
         PID. Safe to call twice."""
-        try:
-            self.driver.quit()
-        except Exception:  # noqa: BLE001  (the session or the driver may already be gone)
-            pass
+        from selenium.webdriver.remote.command import Command
+
+        # The session first: that closes Firefox's BiDi socket from the browser's side. quit()
+        # alone closes it from ours first, which sometimes waits 10 s for the reading thread.
+        for end in (lambda: self.driver.execute(Command.QUIT), self.driver.quit):
+            try:
+                end()
+            except Exception:  # noqa: BLE001  (the session or the driver may already be gone)
+                pass
         proc = getattr(self.service, "process", None)
         if proc is not None:
             _kill_group(proc)
@@ -314,19 +348,33 @@ class Browser:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL, to the process group led by proc, until no live process is left in
+    it (at most 5 s each). Exited browser processes wait as zombies until init reaps them: they
+    are not waited for."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            return
+            break
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(proc.pid, 0)
-            except ProcessLookupError:
-                return
+        while _live_in_group(proc.pid) and time.monotonic() < deadline:
             proc.poll()  # reaps the driver itself once it exits
             time.sleep(0.05)
+        if not _live_in_group(proc.pid):
+            break
+    proc.poll()
+
+
+def _live_in_group(pgid: int) -> bool:
+    """Whether a process of group pgid is alive (not a zombie), from /proc."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
 
 
 def launch(engine: str, log_dir: Path) -> Browser:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engines import Browser, LogEntry
+from engines import Browser, LogEntry, refusal
 
 PAGE_TIMEOUT_S = 60
 SAFELISTED_READ = {"content-length", "content-type"}
@@ -81,17 +81,13 @@ def assert_blocked(row: dict, engine: str | None = None) -> None:
 
 
 def cors_refusals(demo: Demo, page_origin: str) -> list[str]:
-    """The URLs whose response the engine refused to the page at page_origin, from its console."""
+    """The URLs whose response the engine refused to the page at page_origin, from its console
+    (Firefox also reports a failed preflight a second time, as "CORS request did not succeed")."""
     out = []
     for e in demo.console:
-        if demo.engine == "chromium":
-            m = re.search(rf"Access to fetch at '([^']+)' from origin '{re.escape(page_origin)}' has been blocked by CORS policy", e.text)
-            if m:
-                out.append(m.group(1))
-        elif e.url.startswith(page_origin + "/"):
-            m = re.match(r"Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at (\S+)\. \(Reason: CORS header ‘Access-Control-Allow-Origin’ missing\)", e.text)
-            if m:
-                out.append(m.group(1))
+        r = refusal(demo.engine, e)
+        if r and e.url.startswith(page_origin + "/") and "did not succeed" not in r[1]:
+            out.append(r[0])
     return out
 
 
