@@ -60,7 +60,10 @@ CHROMIUM_ARGS = [
 # Firefox: no connection outside the machine (they would be refused here anyway, and they make
 # runs slower and noisier): no updates, telemetry, studies, remote settings, captive portal or
 # connectivity checks, safe browsing lists, add-on or plug-in (OpenH264) downloads, DNS over
-# HTTPS, prefetching, region or geolocation look-ups; no proxy.
+# HTTPS, prefetching, region or geolocation look-ups; no proxy. Checked through a recording
+# proxy: with these prefs (and MOZ_REMOTE_SETTINGS_DEVTOOLS, see launch()) a demo run makes no
+# outside connection; without that variable Remote Settings retried its server about 4 times a
+# second.
 FIREFOX_PREFS: dict[str, Any] = {
     "app.update.auto": False,
     "app.update.disabledForTesting": True,
@@ -407,8 +410,9 @@ def launch(engine: str, log_dir: Path) -> Browser:
             options.enable_bidi = True
             for k, v in FIREFOX_PREFS.items():
                 options.set_preference(k, v)
-            # geckodriver makes a fresh profile in TMPDIR; this one is removed by close().
-            env = dict(os.environ, TMPDIR=str(tmp), MOZ_HEADLESS="1")
+            # geckodriver makes a fresh profile in TMPDIR; this one is removed by close(). A release
+            # build honours services.settings.server only with MOZ_REMOTE_SETTINGS_DEVTOOLS set.
+            env = dict(os.environ, TMPDIR=str(tmp), MOZ_HEADLESS="1", MOZ_REMOTE_SETTINGS_DEVTOOLS="1")
             service = Service(GECKODRIVER, log_output=str(log_path), env=env, popen_kw=popen)
             driver = _start(lambda: webdriver.Firefox(options=options, service=service), engine, service, log_path)
         driver.set_script_timeout(SCRIPT_TIMEOUT)
