@@ -2,12 +2,13 @@
 
 One driver library for both engines: chromedriver (Debian's chromium-driver) drives Chromium,
 geckodriver (crates.io, pinned in scripts/setup) drives Firefox; pages, scripts, cookies, windows
-and screenshots go through the same W3C WebDriver commands. Only the console is read per engine,
-because WebDriver has no standard command for it:
+and viewport screenshots go through the same W3C WebDriver commands. A full-page screenshot uses
+each driver's own command (geckodriver's, chromedriver's DevTools passthrough). The console is
+read per engine: classic WebDriver has no command for it, and WebDriver BiDi's log.entryAdded
+carries CORS errors in Firefox but not in chromedriver:
 
   * Chromium: chromedriver's browser log (`goog:loggingPrefs`), which holds what DevTools shows,
-    CORS and WebSocket errors included. (WebDriver BiDi's log.entryAdded in chromedriver carries
-    console.* calls and exceptions only.) That log follows the page's own renderer process, so
+    CORS and WebSocket errors included. That log follows the page's own renderer process, so
     Chromium runs with site isolation off (--disable-site-isolation-trials): the cross-site
     iframe of the demo then shares it, and its messages are logged too. CORS and WebSocket
     checks happen in Chromium's network service either way.
