@@ -22,6 +22,7 @@ the session is already gone.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -336,6 +337,9 @@ class Browser:
     def close(self) -> None:
         """Quits the session, then kills the driver's process group (the browser included) by
         PID. Safe to call twice."""
+        if self not in _LIVE:
+            return
+        _LIVE.remove(self)
         from selenium.webdriver.remote.command import Command
 
         # The session first: that closes Firefox's BiDi socket from the browser's side. quit()
@@ -349,6 +353,16 @@ class Browser:
         if proc is not None:
             _kill_group(proc)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# Every browser launched by this process: closed at interpreter exit whatever happens to the fixtures.
+_LIVE: list[Browser] = []
+
+
+@atexit.register
+def _close_all() -> None:
+    for b in _LIVE:
+        b.close()
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -418,7 +432,9 @@ def launch(engine: str, log_dir: Path) -> Browser:
             driver = _start(lambda: webdriver.Firefox(options=options, service=service), engine, service, log_path)
         driver.set_script_timeout(SCRIPT_TIMEOUT)
         driver.set_page_load_timeout(START_TIMEOUT)
-        return Browser(engine, driver, service, tmp, log_path)
+        browser = Browser(engine, driver, service, tmp, log_path)
+        _LIVE.append(browser)
+        return browser
     except BaseException:
         if service is not None and getattr(service, "process", None) is not None:
             _kill_group(service.process)

@@ -12,6 +12,7 @@ only, ports chosen at run time, Envoy killed by PID (its process group) by stop(
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
 import shutil
@@ -62,11 +63,23 @@ class PolicyStack:
         return n
 
     def stop(self) -> None:
+        """Kills Envoy by PID and closes the upstream. Safe to call twice."""
         self.envoy.stop()
-        self.upstream.close()
+        if self in _LIVE:
+            _LIVE.remove(self)
+            self.upstream.close()
 
 
 ROUTER = {"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
+
+
+_LIVE: list[PolicyStack] = []
+
+
+@atexit.register
+def _stop_all() -> None:
+    for s in _LIVE:
+        s.stop()
 
 
 def _http_filters(name: str, wasm: Path, policy: dict) -> list[dict]:
@@ -157,6 +170,7 @@ def start(name: str, policies: dict[str, dict], timeout: float = 25.0) -> Policy
     envoy = harness.Envoy(proc, workdir, log_path, workdir / "admin-address", cfg.read_text())
     envoy.admin_port = admin_port
     stack = PolicyStack(envoy, upstream, web_port, ports)
+    _LIVE.append(stack)
     try:
         _wait_serving(stack, [web_port, *api_ports], timeout)
     except BaseException:
