@@ -361,7 +361,7 @@ _LIVE: list[Browser] = []
 
 @atexit.register
 def _close_all() -> None:
-    for b in _LIVE:
+    for b in list(_LIVE):  # close() removes b from _LIVE
         b.close()
 
 

@@ -78,7 +78,7 @@ _LIVE: list[PolicyStack] = []
 
 @atexit.register
 def _stop_all() -> None:
-    for s in _LIVE:
+    for s in list(_LIVE):  # stop() removes s from _LIVE
         s.stop()
 
 
