@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
 import re
 import shutil
 import socket
@@ -37,23 +36,12 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 ENVOY_YAML = ROOT / "envoy.yaml"
 WASM_RELATIVE = "target/wasm32-wasip1/release/cors_proxy_wasm.wasm"
 
-# Headless Chromium (Debian's package), driven by Playwright; never `playwright install`.
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 # The ports envoy.yaml uses, by role.
 DEFAULT_PORTS = {"web": 3000, "api": 8080, "upstream": 8081, "api_star": 8082, "admin": 9901}
 
-# Ports Chromium refuses to connect to (net/base/port_util.cc); never handed to a test.
-CHROMIUM_RESTRICTED = {
+# Fetch's "bad ports", which Chromium (net/base/port_util.cc) and Firefox (nsIOService.cpp) both
+# refuse to connect to; never handed to a test.
+BAD_PORTS = {
     1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102,
     103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
     512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993,
@@ -71,7 +59,7 @@ def free_ports(n: int) -> list[int]:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
             socks.append(s)
-            if port not in CHROMIUM_RESTRICTED and port not in DEFAULT_PORTS.values():
+            if port not in BAD_PORTS and port not in DEFAULT_PORTS.values():
                 ports.append(port)
     finally:
         for s in socks:

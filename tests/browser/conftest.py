@@ -1,9 +1,9 @@
-"""Fixtures for the browser tests: the demo's Envoy (envoy.yaml on free ports) and headless
-Chromium driven by Playwright. Everything started here is stopped by PID in finalizers."""
+"""Fixtures for the browser tests: every test runs once per engine (headless Chromium and Firefox
+ESR, through WebDriver: engines.py), each against its own demo Envoy (envoy.yaml on free ports).
+Everything started here is stopped by PID in finalizers."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -11,11 +11,13 @@ from typing import Iterator
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import demo_stack  # noqa: E402
+import engines  # noqa: E402
 
-CHROMIUM = demo_stack.CHROMIUM
-CHROMIUM_ARGS = demo_stack.CHROMIUM_ARGS
+# engine -> "Chromium 156.0... (chromedriver 156.0...)", printed at the end of the run.
+_VERSIONS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")
@@ -23,30 +25,46 @@ def browser_artifacts() -> Path:
     return demo_stack.fresh_artifacts("browser")
 
 
+@pytest.fixture(scope="session", params=engines.ENGINES)
+def engine(request) -> str:
+    """The engine's name; each test id ends with it ([chromium], [firefox])."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def stack(browser_artifacts: Path) -> Iterator[demo_stack.DemoStack]:
-    yield from demo_stack.running("browser-envoy")
+def artifacts(browser_artifacts: Path, engine: str) -> Path:
+    """tests/artifacts/browser/ENGINE/: screenshots, console and driver logs of that engine."""
+    path = browser_artifacts / engine
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
-@pytest.fixture(scope="session")
-def browser(browser_artifacts: Path):
+@pytest.fixture(scope="module")
+def browser(engine: str, artifacts: Path) -> Iterator[engines.Browser]:
+    """A fresh browser (fresh profile: no cookies, no preflight cache) for each test module."""
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Python package playwright is missing: run scripts/setup (pip install -r tests/requirements.txt "
-                    "into .venv); the browser itself is Debian's chromium, never `playwright install`", pytrace=False)
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's package (apt-get install chromium) "
-                    "or set CHROMIUM=/path/to/chromium; do not run `playwright install`", pytrace=False)
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    except Exception as e:  # noqa: BLE001
-        pw.stop()
-        pytest.fail(f"cannot start {CHROMIUM} through Playwright: {e}", pytrace=False)
+        b = engines.launch(engine, artifacts)
+    except engines.EngineError as e:
+        error = str(e)
+    else:
+        error = ""
+    if error:
+        pytest.fail(error, pytrace=False)
+    _VERSIONS[engine] = f"{b.name} {b.version} ({'chromedriver' if engine == 'chromium' else 'geckodriver'} {b.driver_version})"
     try:
         yield b
     finally:
-        # Closing the browser ends Chromium's processes (Playwright started them; it kills them by PID).
         b.close()
-        pw.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(engine: str, artifacts: Path) -> Iterator[demo_stack.DemoStack]:
+    """The demo's Envoy, one per engine: the rate limiter's per-Origin budget and the counters
+    start fresh for each."""
+    yield from demo_stack.running(f"browser-envoy-{engine}")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for engine in engines.ENGINES:
+        if engine in _VERSIONS:
+            terminalreporter.write_line(f"browser: {_VERSIONS[engine]}")
