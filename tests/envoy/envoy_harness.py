@@ -10,6 +10,10 @@ Pieces:
   * run_envoy_expect_exit(config)  for configurations the plugin must refuse
   * request(...)          a raw HTTP/1.1 request with exact header lines; returns a Response with
                           the list of (lower-cased name, value) response header pairs
+  * start_bootstrap(boot) Envoy from any bootstrap: several workers, a failure policy
+                          (wasm_filter), the filter delivered by ECDS (ecds_filter, EcdsFile)
+  * H1Connection, H2Connection  keep-alive HTTP/1.1 and HTTP/2 connections sending exact bytes
+  * cors_counters(envoy), wait_cors_counters(envoy, expected), rss_kib(pid)
 """
 
 from __future__ import annotations
