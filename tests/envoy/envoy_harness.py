@@ -10,6 +10,10 @@ Pieces:
   * run_envoy_expect_exit(config)  for configurations the plugin must refuse
   * request(...)          a raw HTTP/1.1 request with exact header lines; returns a Response with
                           the list of (lower-cased name, value) response header pairs
+  * start_bootstrap(boot) Envoy from any bootstrap: several workers, a failure policy
+                          (wasm_filter), the filter delivered by ECDS (ecds_filter, EcdsFile)
+  * H1Connection, H2Connection  keep-alive HTTP/1.1 and HTTP/2 connections sending exact bytes
+  * cors_counters(envoy), wait_cors_counters(envoy, expected), rss_kib(pid)
 """
 
 from __future__ import annotations
@@ -791,3 +795,354 @@ def assert_vary_without_origin(resp: Response, upstream_tokens: Sequence[str] = 
     tokens = vary_tokens(resp)
     assert "origin" not in [t.lower() for t in tokens], f"Vary must not name Origin\n{resp.describe()}"
     assert tokens == list(upstream_tokens), f"Vary {resp.all('vary')!r} expected tokens {list(upstream_tokens)!r}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Any bootstrap: several workers, failure policies, the filter delivered by ECDS
+
+WASM_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+
+
+def wasm_filter(wasm: Path, configuration: str, failure_policy: str | None = None, **plugin: Any) -> dict:
+    """The filter's entry for `http_filters` (name `envoy.filters.http.wasm`), with an optional
+    `failure_policy` (FAIL_CLOSED, FAIL_OPEN, FAIL_RELOAD) and other PluginConfig fields."""
+    entry = _wasm_filter(wasm, configuration)
+    config = entry["typed_config"]["config"]
+    if failure_policy is not None:
+        config["failure_policy"] = failure_policy
+    config.update(plugin)
+    return entry
+
+
+def ecds_filter(name: str, path: Path) -> dict:
+    """An `http_filters` entry whose configuration comes from the file `path` (file-based ECDS).
+    The listener is not ready until the file holds a configuration the plugin accepts."""
+    return {
+        "name": name,
+        "config_discovery": {
+            "config_source": {"path_config_source": {"path": str(path)}, "resource_api_version": "V3"},
+            "type_urls": [WASM_TYPE],
+        },
+    }
+
+
+class EcdsFile:
+    """The file an ECDS `path_config_source` watches. Envoy only sees a file replaced by a rename
+    (an in-place edit is not picked up), so every write goes to a temporary file first."""
+
+    def __init__(self, path: Path, name: str):
+        self.path = path
+        self.name = name
+        self.version = 0
+
+    def write(self, typed_config: dict, version: str | None = None) -> str:
+        """Publishes one Wasm filter configuration (the `typed_config` of a wasm_filter() entry);
+        returns its version_info (a counter unless given)."""
+        if version is None:
+            self.version += 1
+            version = str(self.version)
+        doc = {
+            "version_info": version,
+            "resources": [
+                {
+                    "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
+                    "name": self.name,
+                    "typed_config": typed_config,
+                }
+            ],
+        }
+        tmp = self.path.with_name(f".{self.path.name}.{version}.tmp")
+        tmp.write_text(yaml.safe_dump(doc, sort_keys=False))
+        os.replace(tmp, self.path)
+        return version
+
+
+def bootstrap_with_filter(filter_entry: dict, upstream_port: int, jwt: bool = False, name: str = "main") -> dict:
+    """bootstrap() with its wasm filter replaced by `filter_entry` (an inline wasm_filter() or an
+    ecds_filter()), a node identity (ECDS needs one) and HTTP/2 extended CONNECT allowed, so that
+    a WebSocket can be opened over HTTP/2 (RFC 8441)."""
+    boot = bootstrap(Path("unused.wasm"), "{}", upstream_port, jwt)
+    boot["node"] = {"id": "cors-tests", "cluster": "cors-tests"}
+    listener = boot["static_resources"]["listeners"][0]
+    listener["name"] = name
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["http_filters"][0] = filter_entry
+    hcm["http2_protocol_options"] = {"allow_connect": True}
+    return boot
+
+
+def start_bootstrap(
+    boot: dict,
+    name: str,
+    concurrency: int = 1,
+    extra_args: Sequence[str] = (),
+    config: str = "",
+    timeout: float = READY_TIMEOUT,
+    files: dict[str, str] | None = None,
+) -> Envoy:
+    """Starts Envoy with any bootstrap (its listener named `main`) and waits for /ready. `files`
+    are written into Envoy's working directory first (name -> text). The caller must stop() it."""
+    binary = envoy_binary()
+    workdir = ARTIFACTS / f"{next(_counter):03d}-{_slug(name)}"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    for fname, text in (files or {}).items():
+        (workdir / fname).write_text(text)
+    cfg_path = workdir / "envoy.yaml"
+    cfg_path.write_text(yaml.safe_dump(boot, sort_keys=False))
+    log_path = workdir / "envoy.log"
+    admin_path = workdir / "admin-address"
+    cmd = [
+        str(binary),
+        "-c", str(cfg_path),
+        "--concurrency", str(concurrency),
+        "--disable-hot-restart",
+        "-l", "info",
+        "--admin-address-path", str(admin_path),
+        *extra_args,
+    ]
+    with open(log_path, "wb") as logf:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir)
+    envoy = Envoy(proc, workdir, log_path, admin_path, config)
+    _LIVE.append(envoy)
+    try:
+        envoy._wait_ready(timeout)
+    except BaseException:
+        envoy.stop()
+        raise
+    return envoy
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process, KiB (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise HarnessError(f"no VmRSS for pid {pid}")
+
+
+CORS_COUNTERS = (
+    "preflight_allowed",
+    "preflight_denied",
+    "actual_allowed",
+    "actual_denied",
+    "rejected",
+    "websocket_rejected",
+)
+
+
+def cors_counters(envoy: Envoy) -> dict[str, int]:
+    """The filter's six counters (`wasmcustom.cors.<name>`), 0 when not defined yet."""
+    stats = envoy.stats()
+    return {n: int(stats.get(f"wasmcustom.cors.{n}", 0)) for n in CORS_COUNTERS}
+
+
+def wait_cors_counters(envoy: Envoy, expected: dict[str, int], timeout: float = 15.0) -> dict[str, int]:
+    """Polls the filter's counters until they equal `expected` (every name of CORS_COUNTERS;
+    missing ones mean 0) or `timeout` passes; returns the last values seen. The VMs hand their
+    counts to Envoy once a second each, so equality needs a little over a second after the last
+    request."""
+    want = {n: expected.get(n, 0) for n in CORS_COUNTERS}
+    deadline = time.monotonic() + timeout
+    got = cors_counters(envoy)
+    while got != want and time.monotonic() < deadline:
+        time.sleep(0.25)
+        got = cors_counters(envoy)
+    return got
+
+
+# ------------------------------------------------------------------------------------------------
+# Persistent connections: HTTP/1.1 keep-alive and HTTP/2, with exact header bytes
+
+
+class ConnectionGone(ConnectionError):
+    """The server closed the connection or reset the stream instead of answering."""
+
+
+def _text(b: bytes) -> str:
+    return b.decode("utf-8", "surrogateescape")
+
+
+class H1Connection:
+    """One keep-alive HTTP/1.1 connection; each request() sends exactly the header lines given
+    (repeated names and any bytes allowed) plus Host unless given. Requests are not pipelined,
+    so each response is read to its end before the next request goes out."""
+
+    def __init__(self, port: int, timeout: float = REQUEST_TIMEOUT):
+        self.port = port
+        self.sock: socket.socket | None = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        self.requests = 0
+
+    def request(self, method: str | bytes, path: str, headers: Headers = (), body: bytes | None = None) -> Response:
+        if self.sock is None:
+            raise ConnectionGone("the connection was closed after an earlier answer")
+        items = list(headers.items()) if isinstance(headers, dict) else list(headers)
+        names = {k.lower() for k, _ in items}
+        m = _text(_enc(method))
+        lines = [_enc(method) + f" {path} HTTP/1.1".encode()]
+        if "host" not in names:
+            lines.append(f"Host: 127.0.0.1:{self.port}".encode())
+        for k, v in items:
+            lines.append(k.encode() + b": " + _enc(v))
+        if body is not None and "content-length" not in names:
+            lines.append(f"Content-Length: {len(body)}".encode())
+        raw = b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
+        try:
+            self.sock.sendall(raw)
+            resp = http.client.HTTPResponse(self.sock, method=m)
+            resp.begin()
+            hdrs = [(k.lower(), v) for k, v in resp.getheaders()]
+            data = b"" if resp.status == 101 else resp.read()
+        except (http.client.HTTPException, OSError) as e:
+            self.close()
+            raise ConnectionGone(f"{type(e).__name__}: {e}") from e
+        self.requests += 1
+        if resp.will_close or resp.status == 101:
+            self.close()  # Connection: close (or an upgrade): the next request() raises
+        return Response(resp.status, hdrs, data, f"HTTP/1.1 {m} {path}")
+
+    @property
+    def open(self) -> bool:
+        return self.sock is not None
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+class H2Connection:
+    """One HTTP/2 connection (prior knowledge, as `curl --http2-prior-knowledge`), built on the
+    `h2` package with header validation off, so any bytes and repeated fields go out as given."""
+
+    def __init__(self, port: int, timeout: float = REQUEST_TIMEOUT):
+        try:
+            import h2.config
+            import h2.connection
+        except ImportError as e:  # pragma: no cover - tests/requirements.txt has it
+            raise HarnessError("Python package h2 missing: .venv/bin/pip install -r tests/requirements.txt") from e
+        self.port = port
+        self.timeout = timeout
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        cfg = h2.config.H2Configuration(
+            client_side=True,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+            validate_inbound_headers=False,
+        )
+        self.h2 = h2.connection.H2Connection(config=cfg)
+        self.h2.initiate_connection()
+        self.sock.sendall(self.h2.data_to_send())
+        self.closed = False
+        self.requests = 0
+
+    def request(
+        self,
+        method: str | bytes,
+        path: str,
+        headers: Headers = (),
+        body: bytes | None = None,
+        authority: HeaderValue | None = None,
+        scheme: HeaderValue = "http",
+        protocol: HeaderValue | None = None,
+    ) -> Response:
+        """One stream. With `protocol` (extended CONNECT, e.g. "websocket") the answer is
+        returned once its headers arrive, and the stream is then reset."""
+        import h2.events
+        import h2.exceptions
+
+        if self.closed:
+            raise ConnectionGone("connection was closed earlier")
+        items = list(headers.items()) if isinstance(headers, dict) else list(headers)
+        sid = self.h2.get_next_available_stream_id()
+        pseudo = [
+            (b":method", _enc(method)),
+            (b":scheme", _enc(scheme)),
+            (b":authority", _enc(authority if authority is not None else f"127.0.0.1:{self.port}")),
+            (b":path", _enc(path)),
+        ]
+        if protocol is not None:
+            pseudo.append((b":protocol", _enc(protocol)))
+        hdrs = pseudo + [(k.lower().encode(), _enc(v)) for k, v in items]
+        try:
+            self.h2.send_headers(sid, hdrs, end_stream=body is None and protocol is None)
+            if body is not None:
+                self.h2.send_data(sid, body, end_stream=True)
+            self.sock.sendall(self.h2.data_to_send())
+        except (OSError, h2.exceptions.ProtocolError) as e:
+            self.closed = True
+            raise ConnectionGone(f"{type(e).__name__}: {e}") from e
+        status = 0
+        resp_headers: list[tuple[str, str]] = []
+        data = bytearray()
+        label = f"HTTP/2 {_text(_enc(method))} {path}"
+        tunnel_open = False
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError as e:
+                self.closed = True
+                raise ConnectionGone(f"{type(e).__name__}: {e}") from e
+            if not chunk:
+                self.closed = True
+                raise ConnectionGone("connection closed by the server")
+            try:
+                events = self.h2.receive_data(chunk)
+            except h2.exceptions.ProtocolError as e:
+                self.closed = True
+                raise ConnectionGone(f"HTTP/2 protocol error: {e}") from e
+            done = False
+            for ev in events:
+                if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == sid:
+                    for k, v in ev.headers:
+                        if k == b":status":
+                            status = int(v)
+                        else:
+                            resp_headers.append((_text(k).lower(), _text(v)))
+                    if protocol is not None:
+                        done = True
+                        tunnel_open = not ev.stream_ended
+                elif isinstance(ev, h2.events.DataReceived) and ev.stream_id == sid:
+                    data += ev.data
+                    self.h2.acknowledge_received_data(ev.flow_controlled_length, sid)
+                elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id == sid:
+                    done = True
+                    tunnel_open = False
+                elif isinstance(ev, h2.events.StreamReset) and ev.stream_id == sid and (done or (status and protocol)):
+                    done = True  # the tunnel of an answered extended CONNECT closing
+                    tunnel_open = False
+                elif isinstance(ev, h2.events.StreamReset) and ev.stream_id == sid:
+                    self.sock.sendall(self.h2.data_to_send())
+                    raise ConnectionGone(f"stream reset by the server (error code {ev.error_code!r})")
+                elif isinstance(ev, h2.events.ConnectionTerminated):
+                    self.closed = True
+                    if not done:
+                        raise ConnectionGone(f"GOAWAY from the server (error code {ev.error_code!r})")
+            if done and protocol is not None and tunnel_open:
+                # An accepted extended CONNECT leaves the tunnel open: close this stream only.
+                try:
+                    self.h2.reset_stream(sid)
+                except h2.exceptions.StreamClosedError:
+                    pass
+            pending = self.h2.data_to_send()
+            if pending:
+                self.sock.sendall(pending)
+            if done:
+                self.requests += 1
+                return Response(status, resp_headers, bytes(data), label)
+
+    @property
+    def open(self) -> bool:
+        return not self.closed
+
+    def close(self) -> None:
+        try:
+            self.h2.close_connection()
+            self.sock.sendall(self.h2.data_to_send())
+        except Exception:
+            pass
+        self.sock.close()
