@@ -18,7 +18,7 @@ use crate::decision::{Outcome, Plan, ResponsePlan};
 use crate::host;
 use crate::http::sanitize_for_log;
 use crate::metrics::{self, Counter, Counters};
-use crate::policy_set::PolicySet;
+use crate::policy_set::{Mode, PolicySet};
 use crate::request::Request;
 use crate::response::{self, Edit};
 use crate::wire;
@@ -60,9 +60,12 @@ impl RootContext for CorsRoot {
         let counters = metrics::register(&set);
         metrics::flush();
         info!(
-            "cors-proxy-wasm: configuration loaded ({} policies entries, {:?} mode)",
+            "cors-proxy-wasm: configuration loaded: top-level policy and {} entries, mode {}",
             set.entries().len(),
-            set.mode()
+            match set.mode() {
+                Mode::Enforce => "enforce",
+                Mode::DryRun => "dry_run",
+            }
         );
         self.loaded = Some(Rc::new(Loaded { set, counters }));
         self.set_tick_period(FLUSH_PERIOD);
@@ -123,7 +126,7 @@ impl HttpContext for CorsHttp {
         let req = Request::from_pairs(&pairs);
         let decision = loaded.set.decide(&req);
         let id = decision.response.policy;
-        if let Some(counter) = Counter::of(decision.outcome) {
+        for &counter in Counter::of(decision.outcome) {
             loaded.counters.count(id, counter);
         }
         log_outcome(decision.outcome, &req, loaded.set.name(id));

@@ -2,7 +2,9 @@
 //! increment per request would be a host call per request.
 //!
 //! Each request is counted once: under `cors.<counter>`, or under
-//! `cors.policy.<name>.<counter>` when a named entry of `policies` decided it.
+//! `cors.policy.<name>.<counter>` when a named entry of `policies` decided it. A denied
+//! preflight also counts under `preflight_denied_by.<reason>` (a family of its own, so that
+//! Prometheus labels made from the reason never add up to twice the total).
 //!
 //! The table is one per VM, not per root context: when Envoy swaps the configuration (ECDS)
 //! it keeps the VM and a new root context takes over; the counts not yet handed over, and
@@ -22,6 +24,7 @@ use crate::policy_set::PolicySet;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counter {
     PreflightAllowed,
+    PreflightDenied,
     PreflightDeniedOrigin,
     PreflightDeniedMethod,
     PreflightDeniedHeader,
@@ -37,8 +40,9 @@ pub enum Counter {
 
 impl Counter {
     /// Every counter, in discriminant order.
-    pub const ALL: [Counter; 12] = [
+    pub const ALL: [Counter; 13] = [
         Counter::PreflightAllowed,
+        Counter::PreflightDenied,
         Counter::PreflightDeniedOrigin,
         Counter::PreflightDeniedMethod,
         Counter::PreflightDeniedHeader,
@@ -56,10 +60,11 @@ impl Counter {
     pub fn suffix(self) -> &'static str {
         match self {
             Counter::PreflightAllowed => "preflight_allowed",
-            Counter::PreflightDeniedOrigin => "preflight_denied.origin",
-            Counter::PreflightDeniedMethod => "preflight_denied.method",
-            Counter::PreflightDeniedHeader => "preflight_denied.header",
-            Counter::PreflightDeniedPrivateNetwork => "preflight_denied.private_network",
+            Counter::PreflightDenied => "preflight_denied",
+            Counter::PreflightDeniedOrigin => "preflight_denied_by.origin",
+            Counter::PreflightDeniedMethod => "preflight_denied_by.method",
+            Counter::PreflightDeniedHeader => "preflight_denied_by.header",
+            Counter::PreflightDeniedPrivateNetwork => "preflight_denied_by.private_network",
             Counter::ActualAllowed => "actual_allowed",
             Counter::ActualDenied => "actual_denied",
             Counter::Rejected => "rejected",
@@ -70,27 +75,30 @@ impl Counter {
         }
     }
 
-    /// The counter a request's outcome goes to; requests that are not cross-origin are not
+    /// The counters a request's outcome goes to; requests that are not cross-origin are not
     /// counted.
-    pub fn of(outcome: Outcome) -> Option<Counter> {
-        Some(match outcome {
-            Outcome::Excluded | Outcome::NotCors => return None,
-            Outcome::PreflightAllowed => Counter::PreflightAllowed,
-            Outcome::PreflightDenied(DenyReason::Origin) => Counter::PreflightDeniedOrigin,
+    pub fn of(outcome: Outcome) -> &'static [Counter] {
+        use Counter::*;
+        match outcome {
+            Outcome::Excluded | Outcome::NotCors => &[],
+            Outcome::PreflightAllowed => &[PreflightAllowed],
+            Outcome::PreflightDenied(DenyReason::Origin) => {
+                &[PreflightDenied, PreflightDeniedOrigin]
+            }
             Outcome::PreflightDenied(DenyReason::Method | DenyReason::InvalidMethod) => {
-                Counter::PreflightDeniedMethod
+                &[PreflightDenied, PreflightDeniedMethod]
             }
             Outcome::PreflightDenied(DenyReason::Header | DenyReason::InvalidHeaders) => {
-                Counter::PreflightDeniedHeader
+                &[PreflightDenied, PreflightDeniedHeader]
             }
             Outcome::PreflightDenied(DenyReason::PrivateNetwork) => {
-                Counter::PreflightDeniedPrivateNetwork
+                &[PreflightDenied, PreflightDeniedPrivateNetwork]
             }
-            Outcome::ActualAllowed => Counter::ActualAllowed,
-            Outcome::ActualDenied => Counter::ActualDenied,
-            Outcome::Rejected => Counter::Rejected,
-            Outcome::WebsocketRejected => Counter::WebsocketRejected,
-        })
+            Outcome::ActualAllowed => &[ActualAllowed],
+            Outcome::ActualDenied => &[ActualDenied],
+            Outcome::Rejected => &[Rejected],
+            Outcome::WebsocketRejected => &[WebsocketRejected],
+        }
     }
 }
 

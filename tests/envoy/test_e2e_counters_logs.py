@@ -14,10 +14,17 @@ PREFIX = "wasmcustom."
 NAMES = [
     "cors.preflight_allowed",
     "cors.preflight_denied",
+    "cors.preflight_denied_by.origin",
+    "cors.preflight_denied_by.method",
+    "cors.preflight_denied_by.header",
+    "cors.preflight_denied_by.private_network",
     "cors.actual_allowed",
     "cors.actual_denied",
     "cors.rejected",
     "cors.websocket_rejected",
+    "cors.upstream_replaced",
+    "cors.dry_run_checked",
+    "cors.dry_run_mismatch",
 ]
 
 WS_HEADERS = [
@@ -43,7 +50,7 @@ def test_counter_names_shown_by_envoy(envoys):
     # The filter defines its counters at start-up; Envoy lists them once they exist.
     deadline = time.monotonic() + 5
     while True:
-        cors_stats = envoy.matching_stats(r"cors\.(preflight|actual|rejected|websocket)")
+        cors_stats = envoy.matching_stats(r"^wasmcustom\.cors\.")
         if all(PREFIX + n in cors_stats for n in NAMES) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
@@ -64,6 +71,9 @@ def test_counters_count(envoys, upstream):
         {
             "cors.preflight_allowed": 2,
             "cors.preflight_denied": 3,
+            "cors.preflight_denied_by.origin": 1,
+            "cors.preflight_denied_by.method": 2,
+            "cors.preflight_denied_by.header": 0,
             "cors.actual_allowed": 4,
             "cors.actual_denied": 1,
             "cors.rejected": 0,
@@ -73,6 +83,9 @@ def test_counters_count(envoys, upstream):
     assert got == {
         "cors.preflight_allowed": 2,
         "cors.preflight_denied": 3,
+        "cors.preflight_denied_by.origin": 1,
+        "cors.preflight_denied_by.method": 2,
+        "cors.preflight_denied_by.header": 0,
         "cors.actual_allowed": 4,
         "cors.actual_denied": 1,
         "cors.rejected": 0,
