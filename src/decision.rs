@@ -73,8 +73,10 @@ pub enum Plan {
 /// What the policy would have sent, in dry run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expected {
-    /// The local reply it would have sent instead of the upstream's response.
-    Reply(Vec<(&'static str, String)>),
+    /// The headers of the preflight reply it would have sent itself.
+    Preflight(Vec<(&'static str, String)>),
+    /// The local reply with this status by which it would have refused the request.
+    Refusal(u32),
     /// The changes it would have made to the upstream's response.
     Edits(Plan),
 }

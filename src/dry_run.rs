@@ -7,10 +7,21 @@ use crate::names;
 use crate::policy_set::PolicySet;
 use crate::response::Edit;
 
-/// The first difference between the policy's CORS headers and the application's.
+/// How an application's response compares with the policy's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing to compare: not a dry run, or an informational (1xx) response.
+    Skipped,
+    /// The application's CORS headers are the policy's.
+    Same,
+    /// The first difference.
+    Differs(Mismatch),
+}
+
+/// The first difference between the policy's answer and the application's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
-    /// The header that differs.
+    /// The header that differs (`:status` when the policy would have refused the request).
     pub header: &'static str,
     /// What the policy would have sent (`None`: no such header).
     pub policy: Option<String>,
@@ -35,21 +46,31 @@ const ACTUAL: [&str; 3] = [
 ];
 
 impl PolicySet {
-    /// For a dry-run plan, the first difference between the response's CORS headers and the
-    /// policy's (`None` when they agree, or when the plan is not a dry run).
-    pub fn dry_run_check(
-        &self,
-        plan: &ResponsePlan,
-        headers: &[(&[u8], &[u8])],
-    ) -> Option<Mismatch> {
+    /// For a dry-run plan, how the application's response compares with what the policy would
+    /// have sent.
+    pub fn dry_run_check(&self, plan: &ResponsePlan, headers: &[(&[u8], &[u8])]) -> Verdict {
         let Plan::DryRun(expected) = &plan.plan else {
-            return None;
+            return Verdict::Skipped;
         };
-        if headers
+        let status = headers
             .iter()
-            .any(|(n, v)| *n == names::STATUS.as_bytes() && v.first() == Some(&b'1'))
-        {
-            return None;
+            .find(|(n, _)| *n == names::STATUS.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        if let Expected::Refusal(refused) = **expected {
+            // The policy would have answered this request itself, refusing it; an application
+            // that serves it instead (2xx, or 101 for a WebSocket) behaves differently.
+            return match status.starts_with('4') || status.starts_with('5') {
+                true => Verdict::Same,
+                false => Verdict::Differs(Mismatch {
+                    header: names::STATUS,
+                    policy: Some(refused.to_string()),
+                    application: Some(status),
+                }),
+            };
+        }
+        if status.starts_with('1') {
+            return Verdict::Skipped;
         }
         let actual = |name: &str| -> Option<String> {
             let lines: Vec<String> = headers
@@ -60,7 +81,8 @@ impl PolicySet {
             (!lines.is_empty()).then(|| lines.join(", "))
         };
         let (compared, expected): (&[&'static str], Vec<Option<String>>) = match &**expected {
-            Expected::Reply(reply) => (
+            Expected::Refusal(_) => return Verdict::Skipped,
+            Expected::Preflight(reply) => (
                 &PREFLIGHT,
                 PREFLIGHT
                     .iter()
@@ -73,7 +95,9 @@ impl PolicySet {
                     .collect(),
             ),
             Expected::Edits(would) => {
-                let policy = self.policy(plan.policy)?;
+                let Some(policy) = self.policy(plan.policy) else {
+                    return Verdict::Skipped;
+                };
                 let edits = policy.response_edits(would, headers);
                 let after = |name: &str| {
                     edits
@@ -90,14 +114,15 @@ impl PolicySet {
                 (&ACTUAL, ACTUAL.iter().map(|name| after(name)).collect())
             }
         };
-        compared.iter().zip(expected).find_map(|(name, policy)| {
+        let first = compared.iter().zip(expected).find_map(|(name, policy)| {
             let application = actual(name);
             (!same(name, policy.as_deref(), application.as_deref())).then_some(Mismatch {
                 header: name,
                 policy,
                 application,
             })
-        })
+        });
+        first.map_or(Verdict::Same, Verdict::Differs)
     }
 }
 

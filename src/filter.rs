@@ -15,6 +15,7 @@ use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
 
 use crate::config;
 use crate::decision::{Outcome, Plan, ResponsePlan};
+use crate::dry_run::Verdict;
 use crate::host;
 use crate::http::sanitize_for_log;
 use crate::metrics::{self, Counter, Counters};
@@ -164,8 +165,11 @@ impl HttpContext for CorsHttp {
         };
         let id = self.plan.policy;
         if let Plan::DryRun(_) = self.plan.plan {
-            loaded.counters.count(id, Counter::DryRunChecked);
-            if let Some(m) = loaded.set.dry_run_check(&self.plan, &pairs) {
+            let verdict = loaded.set.dry_run_check(&self.plan, &pairs);
+            if verdict != Verdict::Skipped {
+                loaded.counters.count(id, Counter::DryRunChecked);
+            }
+            if let Verdict::Differs(m) = verdict {
                 loaded.counters.count(id, Counter::DryRunMismatch);
                 info!(
                     "cors: dry run: {} differs: policy {}, application {}{}",

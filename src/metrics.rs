@@ -137,11 +137,10 @@ pub fn register(set: &PolicySet) -> Counters {
         entries: set
             .entries()
             .iter()
-            .map(|entry| {
-                entry
-                    .name
-                    .as_ref()
-                    .map(|name| slots(&format!("cors.policy.{name}.")))
+            .map(|entry| match (&entry.name, &entry.policy) {
+                (Some(name), Some(_)) => Some(slots(&format!("cors.policy.{name}."))),
+                // Unnamed entries count under `cors.`; `"cors": false` ones count nothing.
+                _ => None,
             })
             .collect(),
     }

@@ -253,13 +253,21 @@ impl PolicySet {
         }
         if self.mode == Mode::DryRun {
             let expected = match decision.reply.take() {
-                Some(reply) => Expected::Reply(
-                    reply
-                        .headers
-                        .into_iter()
-                        .map(|(n, v)| (n, v.into_owned()))
-                        .collect(),
-                ),
+                Some(reply)
+                    if matches!(
+                        decision.outcome,
+                        Outcome::PreflightAllowed | Outcome::PreflightDenied(_)
+                    ) =>
+                {
+                    Expected::Preflight(
+                        reply
+                            .headers
+                            .into_iter()
+                            .map(|(n, v)| (n, v.into_owned()))
+                            .collect(),
+                    )
+                }
+                Some(reply) => Expected::Refusal(reply.status),
                 None => Expected::Edits(std::mem::take(&mut decision.response.plan)),
             };
             if decision.outcome != Outcome::NotCors {
