@@ -23,8 +23,8 @@ pub enum ConfigError {
     UnknownField {
         /// Field path.
         path: String,
-        /// The fields allowed there.
-        known: &'static [&'static str],
+        /// The fields allowed there, in two lists shown one after the other.
+        known: [&'static [&'static str]; 2],
     },
     /// A required field is missing.
     Missing {
@@ -104,7 +104,7 @@ impl fmt::Display for ConfigError {
             ConfigError::UnknownField { path, known } => write!(
                 f,
                 "{path}: unknown field; the fields here are {}",
-                known.join(", ")
+                known.concat().join(", ")
             ),
             ConfigError::Missing { path, example } => {
                 write!(f, "{path}: missing; write e.g. {example}")

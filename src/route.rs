@@ -113,22 +113,20 @@ mod tests {
 
     #[test]
     fn hosts_are_names_addresses_or_subdomain_wildcards() {
-        assert_eq!(
-            HostPattern::parse("API.example.com"),
-            Ok(HostPattern::Exact("api.example.com".into()))
-        );
-        assert_eq!(
-            HostPattern::parse("*.Example.com"),
-            Ok(HostPattern::Subdomains("example.com".into()))
-        );
-        assert_eq!(
-            HostPattern::parse("127.0.0.1"),
-            Ok(HostPattern::Exact("127.0.0.1".into()))
-        );
-        assert_eq!(
-            HostPattern::parse("[::1]"),
-            Ok(HostPattern::Exact("[::1]".into()))
-        );
+        for (host, want) in [
+            (
+                "API.example.com",
+                HostPattern::Exact("api.example.com".into()),
+            ),
+            (
+                "*.Example.com",
+                HostPattern::Subdomains("example.com".into()),
+            ),
+            ("127.0.0.1", HostPattern::Exact("127.0.0.1".into())),
+            ("[::1]", HostPattern::Exact("[::1]".into())),
+        ] {
+            assert_eq!(HostPattern::parse(host), Ok(want));
+        }
         for (bad, why) in [
             ("api.example.com:8080", "has a port"),
             ("*.com", "top-level"),

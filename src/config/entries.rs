@@ -12,25 +12,10 @@ use crate::policy_set::Entry;
 use crate::regex::AnchoredRegex;
 use crate::route::{HostPattern, PathMatch};
 
-/// Every field an entry may have.
-pub const ENTRY_FIELDS: [&str; 14] = [
-    "name",
-    "match",
-    "cors",
-    "allow_origins",
-    "allow_methods",
-    "allow_headers",
-    "expose_headers",
-    "allow_credentials",
-    "max_age",
-    "allow_private_network",
-    "preflight_status",
-    "unmatched_preflight",
-    "disallowed_origin",
-    "websocket_origin_check",
-];
+/// The fields an entry has besides the policy fields.
+pub const ENTRY_FIELDS: &[&str] = &["name", "match", "cors"];
 
-const MATCH_FIELDS: [&str; 3] = ["hosts", "path_prefix", "path_regex"];
+const MATCH_FIELDS: &[&str] = &["hosts", "path_prefix", "path_regex"];
 
 /// Reads the `policies` list; `top` holds the top-level fields the entries inherit.
 pub fn read(value: Value, top: &RawPolicy) -> Result<Vec<Entry>, ConfigError> {
@@ -80,7 +65,7 @@ fn read_entry(at: &str, map: Map<String, Value>, top: &RawPolicy) -> Result<Entr
                 if !raw.read_field(&prefix, &key, value)? {
                     return Err(ConfigError::UnknownField {
                         path,
-                        known: &ENTRY_FIELDS,
+                        known: [ENTRY_FIELDS, POLICY_FIELDS],
                     });
                 }
             }
@@ -191,7 +176,7 @@ fn read_match(
             _ => {
                 return Err(ConfigError::UnknownField {
                     path: field,
-                    known: &MATCH_FIELDS,
+                    known: [MATCH_FIELDS, &[]],
                 });
             }
         }

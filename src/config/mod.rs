@@ -19,23 +19,8 @@ use crate::header::expose_headers::ExposeHeaders;
 use crate::policy::{DisallowedOrigin, Policy, UnmatchedPreflight};
 use crate::policy_set::{Mode, PolicySet};
 
-/// Every top-level field: the policy fields and the filter-wide ones.
-pub const TOP_FIELDS: [&str; 14] = [
-    "allow_origins",
-    "allow_methods",
-    "allow_headers",
-    "expose_headers",
-    "allow_credentials",
-    "max_age",
-    "allow_private_network",
-    "preflight_status",
-    "unmatched_preflight",
-    "disallowed_origin",
-    "websocket_origin_check",
-    "policies",
-    "mode",
-    "debug_header",
-];
+/// The top-level fields besides the policy fields: the filter-wide settings.
+pub const FILTER_FIELDS: &[&str] = &["policies", "mode", "debug_header"];
 
 /// Parses and checks a configuration (Envoy's `configuration`, Istio's `pluginConfig`).
 pub fn parse(bytes: &[u8]) -> Result<PolicySet, ConfigError> {
@@ -76,7 +61,7 @@ pub fn parse(bytes: &[u8]) -> Result<PolicySet, ConfigError> {
                 if !top.read_field("", &key, value)? {
                     return Err(ConfigError::UnknownField {
                         path: key,
-                        known: &TOP_FIELDS,
+                        known: [POLICY_FIELDS, FILTER_FIELDS],
                     });
                 }
             }

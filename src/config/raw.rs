@@ -34,84 +34,45 @@ pub struct RawPolicy {
     pub websocket_origin_check: Option<bool>,
 }
 
-/// Every policy field.
-pub const POLICY_FIELDS: [&str; 11] = [
-    "allow_origins",
-    "allow_methods",
-    "allow_headers",
-    "expose_headers",
-    "allow_credentials",
-    "max_age",
-    "allow_private_network",
-    "preflight_status",
-    "unmatched_preflight",
-    "disallowed_origin",
-    "websocket_origin_check",
-];
+/// The policy fields, in the documentation's order. `POLICY_FIELDS`, `RawPolicy::over` and
+/// `RawPolicy::has` are made from this one list, so they cannot drift apart.
+macro_rules! policy_fields {
+    ($($field:ident),* $(,)?) => {
+        /// Every policy field.
+        pub const POLICY_FIELDS: &[&str] = &[$(stringify!($field)),*];
 
-impl RawPolicy {
-    /// This entry's fields over `top`'s, field by field.
-    pub fn over(&self, top: &RawPolicy) -> RawPolicy {
-        RawPolicy {
-            allow_origins: self
-                .allow_origins
-                .clone()
-                .or_else(|| top.allow_origins.clone()),
-            allow_methods: self
-                .allow_methods
-                .clone()
-                .or_else(|| top.allow_methods.clone()),
-            allow_headers: self
-                .allow_headers
-                .clone()
-                .or_else(|| top.allow_headers.clone()),
-            expose_headers: self
-                .expose_headers
-                .clone()
-                .or_else(|| top.expose_headers.clone()),
-            allow_credentials: self.allow_credentials.or(top.allow_credentials),
-            max_age: self.max_age.or(top.max_age),
-            allow_private_network: self.allow_private_network.or(top.allow_private_network),
-            preflight_status: self.preflight_status.or(top.preflight_status),
-            unmatched_preflight: self.unmatched_preflight.or(top.unmatched_preflight),
-            disallowed_origin: self.disallowed_origin.or(top.disallowed_origin),
-            websocket_origin_check: self.websocket_origin_check.or(top.websocket_origin_check),
-        }
-    }
+        impl RawPolicy {
+            /// This entry's fields over `top`'s, field by field.
+            pub fn over(&self, top: &RawPolicy) -> RawPolicy {
+                RawPolicy { $($field: self.$field.as_ref().or(top.$field.as_ref()).cloned(),)* }
+            }
 
-    /// Whether a field is written here (not inherited).
-    pub fn has(&self, field: &str) -> bool {
-        match field {
-            "allow_origins" => self.allow_origins.is_some(),
-            "allow_methods" => self.allow_methods.is_some(),
-            "allow_headers" => self.allow_headers.is_some(),
-            "expose_headers" => self.expose_headers.is_some(),
-            "allow_credentials" => self.allow_credentials.is_some(),
-            "max_age" => self.max_age.is_some(),
-            "allow_private_network" => self.allow_private_network.is_some(),
-            "preflight_status" => self.preflight_status.is_some(),
-            "unmatched_preflight" => self.unmatched_preflight.is_some(),
-            "disallowed_origin" => self.disallowed_origin.is_some(),
-            "websocket_origin_check" => self.websocket_origin_check.is_some(),
-            _ => false,
-        }
-    }
-
-    /// Reads a JSON object of policy fields; `prefix` is prepended to every path in errors
-    /// (empty at the top level).
-    pub fn from_map(prefix: &str, map: Map<String, Value>) -> Result<Self, ConfigError> {
-        let mut raw = RawPolicy::default();
-        for (key, value) in map {
-            if !raw.read_field(prefix, &key, value)? {
-                return Err(ConfigError::UnknownField {
-                    path: format!("{prefix}{key}"),
-                    known: &POLICY_FIELDS,
-                });
+            /// Whether a field is written here (not inherited).
+            pub fn has(&self, field: &str) -> bool {
+                match field {
+                    $(stringify!($field) => self.$field.is_some(),)*
+                    _ => false,
+                }
             }
         }
-        Ok(raw)
-    }
+    };
+}
 
+policy_fields!(
+    allow_origins,
+    allow_methods,
+    allow_headers,
+    expose_headers,
+    allow_credentials,
+    max_age,
+    allow_private_network,
+    preflight_status,
+    unmatched_preflight,
+    disallowed_origin,
+    websocket_origin_check,
+);
+
+impl RawPolicy {
     /// Reads one field; `Ok(false)` when `key` is not a policy field.
     pub fn read_field(
         &mut self,
