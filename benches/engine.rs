@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use cors_proxy_wasm::config;
-use cors_proxy_wasm::policy_set::PolicySet as Policy;
+use cors_proxy_wasm::policy_set::PolicySet;
 use cors_proxy_wasm::request::Request;
 use cors_proxy_wasm::wire;
 use criterion::{BenchmarkId, Criterion};
@@ -129,9 +129,27 @@ fn large_policy() -> String {
     )
 }
 
-fn policy_with(origins: impl Iterator<Item = String>) -> Policy {
+fn policy_with(origins: impl Iterator<Item = String>) -> PolicySet {
     let list: Vec<String> = origins.collect();
     let json = format!(r#"{{"allow_origins": [{}]}}"#, list.join(", "));
+    config::parse(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The small policy plus `n` entries in `policies`, one per host `tenantI.example.com`, each
+/// allowing the small policy's origin with its own exposed header.
+fn policies(n: usize) -> PolicySet {
+    let entries: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"name": "t{i}", "match": {{"hosts": ["tenant{i}.example.com"]}}, "expose_headers": ["X-Tenant-{i}"]}}"#
+            )
+        })
+        .collect();
+    let json = SMALL.replacen(
+        '{',
+        &format!(r#"{{"policies": [{}],"#, entries.join(", ")),
+        1,
+    );
     config::parse(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -219,7 +237,7 @@ fn response() -> Pairs {
 // What one request costs in the VM, without the host calls.
 
 /// `from_pairs` + `decide` (+ `response_edits` when the request goes on).
-fn engine(policy: &Policy, req: &[(&[u8], &[u8])], resp: &[(&[u8], &[u8])]) -> usize {
+fn engine(policy: &PolicySet, req: &[(&[u8], &[u8])], resp: &[(&[u8], &[u8])]) -> usize {
     let r = Request::from_pairs(req);
     let d = policy.decide(&r);
     match &d.reply {
@@ -230,7 +248,7 @@ fn engine(policy: &Policy, req: &[(&[u8], &[u8])], resp: &[(&[u8], &[u8])]) -> u
 
 /// `engine` with the glue's own work: decoding the host's buffers, and the reply headers as
 /// the SDK takes them (each edit is then one host call).
-fn glue(policy: &Policy, req_buf: &[u8], resp_buf: &[u8]) -> usize {
+fn glue(policy: &PolicySet, req_buf: &[u8], resp_buf: &[u8]) -> usize {
     let Some(pairs) = wire::decode_map(req_buf) else {
         return 0;
     };
@@ -253,11 +271,11 @@ fn glue(policy: &Policy, req_buf: &[u8], resp_buf: &[u8]) -> usize {
 
 // ---------------------------------------------------------------------------------------------
 
-fn allocation_report(small: &Policy, large: &Policy) {
+fn allocation_report(small: &PolicySet, large: &PolicySet) {
     let resp = response();
     let resp_buf = support::encode_map(&resp);
     let mut rows = Vec::new();
-    let mut cases: Vec<(&str, &Policy, &str, Pairs)> = Vec::new();
+    let mut cases: Vec<(&str, &PolicySet, &str, Pairs)> = Vec::new();
     for (kind, req) in kinds() {
         cases.push(("small", small, kind, req.clone()));
         cases.push(("large", large, kind, req));
@@ -265,6 +283,11 @@ fn allocation_report(small: &Policy, large: &Policy) {
     for (kind, req) in large_only_kinds() {
         cases.push(("large", large, kind, req));
     }
+    // Selection among 1,000 entries: the request's entry is the last one.
+    let entries = policies(1_000);
+    let mut last = request("GET", &[("origin", "https://app.example.com")]);
+    last[0] = (b":authority", b"tenant999.example.com");
+    cases.push(("1000pol", &entries, "allowed-last-entry", last));
     println!("allocations per request (counting global allocator, after one warm-up call):");
     println!(
         "{:<8} {:<20} {:>22} {:>22}",
@@ -295,7 +318,7 @@ fn allocation_report(small: &Policy, large: &Policy) {
     );
 }
 
-fn benches(c: &mut Criterion, small: &Policy, large: &Policy, large_json: &str) {
+fn benches(c: &mut Criterion, small: &PolicySet, large: &PolicySet, large_json: &str) {
     let resp = response();
     let resp_buf = support::encode_map(&resp);
 
@@ -370,6 +393,25 @@ fn benches(c: &mut Criterion, small: &Policy, large: &Policy, large_json: &str) 
         miss_req.push((b"origin", b"https://evil.example.net"));
         g.bench_with_input(BenchmarkId::new("disallowed", n), &miss_req, |b, req| {
             b.iter(|| engine(&policy, black_box(req), black_box(&resp)))
+        });
+    }
+    g.finish();
+
+    // Policies per host: N entries, each for its own host; the request's entry is the last
+    // one listed, so a scan would cost N. "0" is the small policy's request with no entries.
+    let mut g = c.benchmark_group("select");
+    for n in [0usize, 1, 10, 100, 1_000] {
+        let set = policies(n);
+        let host = format!("tenant{}.example.com", n.max(1) - 1);
+        let mut req: Vec<(&[u8], &[u8])> = request("GET", &[("origin", "https://app.example.com")]);
+        req[0] = (b":authority", host.as_bytes());
+        g.bench_with_input(BenchmarkId::new("allowed", n), &req, |b, req| {
+            b.iter(|| engine(&set, black_box(req), black_box(&resp)))
+        });
+        let mut other = req.clone();
+        other[0] = (b":authority", b"unlisted.example.org");
+        g.bench_with_input(BenchmarkId::new("no-entry", n), &other, |b, req| {
+            b.iter(|| engine(&set, black_box(req), black_box(&resp)))
         });
     }
     g.finish();

@@ -2,7 +2,7 @@
 //! names its path; unknown fields are refused. No rule that involves two fields is checked
 //! here: that is `build`'s job.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{ConfigError, json};
 use crate::policy::{DisallowedOrigin, UnmatchedPreflight};
