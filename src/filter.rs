@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use log::{debug, error, info};
+use log::{Level, debug, error, info, log};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
@@ -17,6 +17,7 @@ use crate::config;
 use crate::decision::{Outcome, ResponsePlan};
 use crate::host;
 use crate::http::sanitize_for_log;
+use crate::lint::{self, Severity};
 use crate::metrics;
 use crate::policy::Policy;
 use crate::request::Request;
@@ -51,6 +52,15 @@ impl RootContext for CorsRoot {
                 return false;
             }
         };
+        // Risky but legal origin entries, from the code `cors-proxy-wasm lint` runs (its other
+        // checks are host-only: the .wasm has no room for them).
+        lint::check(&bytes, None, &mut |finding| {
+            let level = match finding.kind.severity() {
+                Severity::Warning => Level::Warn,
+                Severity::Note => Level::Info,
+            };
+            log!(level, "cors-proxy-wasm: configuration: {finding}");
+        });
         metrics::define();
         metrics::flush();
         self.policy = Some(Rc::new(policy));

@@ -15,6 +15,7 @@ pub mod decision;
 pub mod error;
 pub mod header;
 pub mod http;
+pub mod lint;
 pub mod names;
 pub mod origin;
 pub mod policy;

@@ -2,7 +2,7 @@
 //! ready [`Policy`]. Every refusal names the field path and the value, so a typo in a
 //! security policy is found at start-up instead of passing silently.
 
-mod json;
+pub mod json;
 mod origins;
 mod raw;
 
