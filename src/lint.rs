@@ -349,7 +349,7 @@ impl fmt::Display for Explanation<'_, '_> {
             ),
             Kind::RegexDot(p) => write!(
                 f,
-                "regex {p:?} has an unescaped `.`, which matches any character (so \"appXexample.com\" matches \"app.example.com\"); write `\\.` for a dot"
+                "regex {p:?} has an unescaped `.`, which matches any character, so other hosts match too (`app.example` also matches `appXexample`); write `\\.` for a dot"
             ),
             Kind::RegexLeadingAny(p) => write!(
                 f,
@@ -357,7 +357,7 @@ impl fmt::Display for Explanation<'_, '_> {
             ),
             Kind::WildcardOverSuffix(o) => write!(
                 f,
-                "{o:?} puts a wildcard directly over a public suffix where anyone can register a site; name your own domain under it"
+                "{o:?} puts a wildcard directly over a public suffix, where anyone can register a site; name your own domain under it"
             ),
             Kind::MaxAge(s) => write!(
                 f,

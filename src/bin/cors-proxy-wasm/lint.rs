@@ -266,7 +266,8 @@ fn print_config(file: &str, config: &Config, problems: &[Problem]) {
             "warning" => WARNING,
             _ => NOTE,
         };
-        let path = match p.path.is_empty() {
+        // A configuration error's message starts with its path already.
+        let path = match p.path.is_empty() || p.severity == "error" {
             true => String::new(),
             false => format!("{}: ", p.path),
         };

@@ -112,7 +112,13 @@ fn wasm_plugin(path: &str, doc: &MarkedYamlOwned, code: &[String], found: &mut F
     }
     let (json, at) = match get(doc, &["spec", "pluginConfig"]) {
         // Istio hands the filter the Struct as compact JSON (protomarshal.ToJSON).
-        Some(node) => (Ok(to_json(node).to_string()), Locator::tree(node)),
+        Some(node) => {
+            let mut at = Locator::tree(node);
+            at.line = get(doc, &["spec"])
+                .and_then(|spec| key_line(spec, "pluginConfig"))
+                .unwrap_or(at.line);
+            (Ok(to_json(node).to_string()), at)
+        }
         None => (
             Ok(String::new()),
             Locator::json("", get(doc, &["spec"]).map_or(line, |s| s.span.start.line()), false),
