@@ -118,7 +118,10 @@ pub fn run(args: Vec<OsString>) -> Result<u8, String> {
     let code = DEFAULT_CODE.map(str::to_owned).to_vec();
     let found = source::load(file, &code)?;
     let config = pick(&found.configs, o.filter.as_deref(), file)?;
-    let text = config.json.as_ref().map_err(|e| format!("{}: {e}", config.label))?;
+    let text = config
+        .json
+        .as_ref()
+        .map_err(|e| format!("{}: {e}", config.label))?;
     let problems = lint_cmd::check(config);
     if let Some(p) = problems.iter().find(|p| p.severity == "error") {
         return Err(format!(
@@ -158,7 +161,10 @@ pub fn run(args: Vec<OsString>) -> Result<u8, String> {
         }
         req.push(("access-control-request-method".into(), method.clone()));
         if !unsafe_names.is_empty() {
-            req.push(("access-control-request-headers".into(), unsafe_names.join(",")));
+            req.push((
+                "access-control-request-headers".into(),
+                unsafe_names.join(","),
+            ));
         }
         req.extend(o.raw.iter().cloned());
         exchanges.push(exchange::run(policy, &lists, "preflight", req, &o.upstream));
@@ -175,7 +181,13 @@ pub fn run(args: Vec<OsString>) -> Result<u8, String> {
             req.push((name.to_ascii_lowercase(), value));
         }
         req.extend(o.raw.iter().cloned());
-        exchanges.push(exchange::run(policy, &lists, "actual request", req, &o.upstream));
+        exchanges.push(exchange::run(
+            policy,
+            &lists,
+            "actual request",
+            req,
+            &o.upstream,
+        ));
     }
     let denied = exchanges.iter().any(|e| e.decision == "denied");
     if o.json {
@@ -188,7 +200,12 @@ pub fn run(args: Vec<OsString>) -> Result<u8, String> {
             "exit_code": u8::from(denied),
         }));
     } else {
-        print(config, &entry, &exchanges, !o.preflight && !preflight_passed);
+        print(
+            config,
+            &entry,
+            &exchanges,
+            !o.preflight && !preflight_passed,
+        );
         for p in problems.iter().filter(|p| p.severity == "warning") {
             anstream::println!(
                 "{} {file}:{}: {}: {}",
@@ -228,15 +245,24 @@ fn pick<'c>(configs: &'c [Config], filter: Option<&str>, file: &str) -> Result<&
         )),
         Some(f) => {
             if let Ok(i) = f.parse::<usize>() {
-                return configs
-                    .get(i)
-                    .ok_or_else(|| format!("--filter {i}: {file} has no configuration {i}:\n{}", list()));
+                return configs.get(i).ok_or_else(|| {
+                    format!("--filter {i}: {file} has no configuration {i}:\n{}", list())
+                });
             }
-            let matching: Vec<&Config> = configs.iter().filter(|c| c.names.iter().any(|n| n == f)).collect();
+            let matching: Vec<&Config> = configs
+                .iter()
+                .filter(|c| c.names.iter().any(|n| n == f))
+                .collect();
             match matching.as_slice() {
                 [one] => Ok(one),
-                [] => Err(format!("--filter {f:?}: no configuration in {file} has that name:\n{}", list())),
-                _ => Err(format!("--filter {f:?} names several configurations in {file}; use a number:\n{}", list())),
+                [] => Err(format!(
+                    "--filter {f:?}: no configuration in {file} has that name:\n{}",
+                    list()
+                )),
+                _ => Err(format!(
+                    "--filter {f:?} names several configurations in {file}; use a number:\n{}",
+                    list()
+                )),
             }
         }
     }
@@ -244,9 +270,9 @@ fn pick<'c>(configs: &'c [Config], filter: Option<&str>, file: &str) -> Result<&
 
 /// `scheme://authority/path?query` → its parts (path `/` when absent).
 fn split_url(url: &str) -> Result<(String, String, String), String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("--url {url:?} is not an absolute URL like https://api.example.com/path"))?;
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        format!("--url {url:?} is not an absolute URL like https://api.example.com/path")
+    })?;
     let (authority, path) = match rest.find(['/', '?']) {
         Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_owned()),
         Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
@@ -277,7 +303,12 @@ fn unsafe_header_names(headers: &[(String, Option<String>)]) -> Vec<String> {
             match lower.as_str() {
                 "accept" | "accept-language" | "content-language" => false,
                 "content-type" => !value.as_deref().is_some_and(|v| {
-                    let essence = v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+                    let essence = v
+                        .split(';')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_ascii_lowercase();
                     matches!(
                         essence.as_str(),
                         "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
@@ -315,7 +346,12 @@ fn print(config: &Config, entry: &str, exchanges: &[Exchange], stopped: bool) {
     for e in exchanges {
         anstream::println!();
         let line = |h: &Header| format!("{:<15}{}: {}", "", h.0, h.1);
-        let get = |n: &str| e.request.iter().find(|(k, _)| k == n).map_or("", |(_, v)| v.as_str());
+        let get = |n: &str| {
+            e.request
+                .iter()
+                .find(|(k, _)| k == n)
+                .map_or("", |(_, v)| v.as_str())
+        };
         anstream::println!(
             "{}{} {}://{}{}",
             label(e.kind),
@@ -339,7 +375,10 @@ fn print(config: &Config, entry: &str, exchanges: &[Exchange], stopped: bool) {
         }
         anstream::println!("{}{decision}", label("decision"));
         let by = match e.local_reply {
-            true => format!("{} from the filter; the upstream never sees the request", e.status),
+            true => format!(
+                "{} from the filter; the upstream never sees the request",
+                e.status
+            ),
             false => format!("{} from the upstream, after the filter's edits", e.status),
         };
         anstream::println!("{}{by}", label("response"));
@@ -347,7 +386,11 @@ fn print(config: &Config, entry: &str, exchanges: &[Exchange], stopped: bool) {
             anstream::println!("{}", line(h));
         }
         if !e.edits.is_empty() {
-            anstream::println!("{}{}", label("filter edits"), styled(DIM, &e.edits.join("; ")));
+            anstream::println!(
+                "{}{}",
+                label("filter edits"),
+                styled(DIM, &e.edits.join("; "))
+            );
         }
     }
     if stopped {
@@ -367,7 +410,11 @@ mod tests {
     fn urls_split_into_scheme_authority_and_path() {
         assert_eq!(
             split_url("HTTPS://api.example.com:8443/a/b?c=d").unwrap(),
-            ("https".into(), "api.example.com:8443".into(), "/a/b?c=d".into())
+            (
+                "https".into(),
+                "api.example.com:8443".into(),
+                "/a/b?c=d".into()
+            )
         );
         assert_eq!(split_url("http://h").unwrap().2, "/");
         assert_eq!(split_url("http://h?x").unwrap().2, "/?x");
@@ -386,8 +433,13 @@ mod tests {
             h("X-a", None),
         ]);
         assert_eq!(names, ["content-type", "x-a", "x-b"]);
-        assert!(unsafe_header_names(&[h("Content-Type", Some("text/plain; charset=utf-8"))]).is_empty());
-        assert_eq!(unsafe_header_names(&[h("Content-Type", None)]), ["content-type"]);
+        assert!(
+            unsafe_header_names(&[h("Content-Type", Some("text/plain; charset=utf-8"))]).is_empty()
+        );
+        assert_eq!(
+            unsafe_header_names(&[h("Content-Type", None)]),
+            ["content-type"]
+        );
     }
 
     #[test]

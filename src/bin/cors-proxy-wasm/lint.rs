@@ -251,7 +251,8 @@ fn error_path(e: &ConfigError) -> Option<&str> {
 /// Whether a lower-case domain is a public suffix (ICANN or private section of the list), so
 /// `*.domain` lets anyone who registers a name under it in.
 fn public_suffix(domain: &str) -> bool {
-    psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes() == domain.as_bytes())
+    psl::suffix(domain.as_bytes())
+        .is_some_and(|s| s.is_known() && s.as_bytes() == domain.as_bytes())
 }
 
 fn print_config(file: &str, config: &Config, problems: &[Problem]) {

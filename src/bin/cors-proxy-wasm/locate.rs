@@ -139,7 +139,8 @@ mod tests {
 
     #[test]
     fn json_fields_are_found_on_their_line() {
-        let text = "{\n\t\"allow_origins\": [\"a\",\n\t\t{\"suffix\": \"x\"}],\n  \"max_age\": 5\n}";
+        let text =
+            "{\n\t\"allow_origins\": [\"a\",\n\t\t{\"suffix\": \"x\"}],\n  \"max_age\": 5\n}";
         let file = Locator::json(text, 1, true);
         assert_eq!(file.find("allow_origins"), 2);
         assert_eq!(file.find("allow_origins[1].suffix"), 3);
@@ -158,10 +159,17 @@ mod tests {
 
     #[test]
     fn yaml_subtrees_keep_the_file_lines() {
-        let docs = MarkedYamlOwned::load_from_str("spec:\n  pluginConfig:\n    allow_origins:\n    - a\n    - b\n    max_age: 5\n").unwrap();
-        let YamlDataOwned::Mapping(spec) = &docs[0].data else { panic!() };
+        let docs = MarkedYamlOwned::load_from_str(
+            "spec:\n  pluginConfig:\n    allow_origins:\n    - a\n    - b\n    max_age: 5\n",
+        )
+        .unwrap();
+        let YamlDataOwned::Mapping(spec) = &docs[0].data else {
+            panic!()
+        };
         let (_, spec) = spec.iter().next().unwrap();
-        let YamlDataOwned::Mapping(inner) = &spec.data else { panic!() };
+        let YamlDataOwned::Mapping(inner) = &spec.data else {
+            panic!()
+        };
         let (_, plugin) = inner.iter().next().unwrap();
         let at = Locator::tree(plugin);
         assert_eq!(at.find("allow_origins[1]"), 5);

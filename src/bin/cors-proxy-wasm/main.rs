@@ -8,9 +8,9 @@
 //! Host only: on wasm32 (where the library is built for Envoy) this binary is an empty stub.
 
 #[cfg(not(target_arch = "wasm32"))]
-mod explain;
-#[cfg(not(target_arch = "wasm32"))]
 mod exchange;
+#[cfg(not(target_arch = "wasm32"))]
+mod explain;
 #[cfg(not(target_arch = "wasm32"))]
 mod lint;
 #[cfg(not(target_arch = "wasm32"))]

@@ -47,7 +47,10 @@ pub fn load(path: &str, code: &[String]) -> Result<Found, String> {
 
 /// Finds the configurations in a file's text.
 pub fn find(path: &str, text: &str, code: &[String]) -> Result<Found, String> {
-    let json_text = text.trim_start_matches('\u{feff}').trim_start().starts_with('{');
+    let json_text = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{');
     let docs = match MarkedYamlOwned::load_from_str(text) {
         Ok(docs) => docs,
         // Duplicate keys, or JSON that is not YAML: the filter's own reader says what is wrong.
@@ -121,7 +124,11 @@ fn wasm_plugin(path: &str, doc: &MarkedYamlOwned, code: &[String], found: &mut F
         }
         None => (
             Ok(String::new()),
-            Locator::json("", get(doc, &["spec"]).map_or(line, |s| s.span.start.line()), false),
+            Locator::json(
+                "",
+                get(doc, &["spec"]).map_or(line, |s| s.span.start.line()),
+                false,
+            ),
         ),
     };
     found.configs.push(Config {
@@ -212,7 +219,10 @@ fn wasm_filter(
                     .is_some_and(|(_, rest)| rest.trim_start().starts_with('|'));
                 (Ok(text.clone()), Locator::json(&text, value_line, literal))
             }
-            (Some(STRING_VALUE), None) => (Ok(String::new()), Locator::json("", c.span.start.line(), false)),
+            (Some(STRING_VALUE), None) => (
+                Ok(String::new()),
+                Locator::json("", c.span.start.line(), false),
+            ),
             (other, _) => (
                 Err(format!(
                     "configuration is {}, not a {STRING_VALUE} holding the JSON policy",
