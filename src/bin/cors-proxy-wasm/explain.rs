@@ -83,7 +83,7 @@ fn options(args: Vec<OsString>) -> Result<Option<Options>, String> {
             Long("upstream-header") => o.upstream.push(header_line(&string(parser.value())?)?),
             Long("json") => o.json = true,
             Short('h') | Long("help") => {
-                println!("{HELP}");
+                say!("{HELP}");
                 return Ok(None);
             }
             _ => return Err(format!("{}\n\n{HELP}", arg.unexpected())),
@@ -207,7 +207,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, String> {
             !o.preflight && !preflight_passed,
         );
         for p in problems.iter().filter(|p| p.severity == "warning") {
-            anstream::println!(
+            say!(
                 "{} {file}:{}: {}: {}",
                 styled(WARNING, "warning"),
                 p.line,
@@ -341,10 +341,10 @@ fn exchange_json(e: &Exchange) -> Value {
 
 fn print(config: &Config, entry: &str, exchanges: &[Exchange], stopped: bool) {
     let label = |l: &str| styled(BOLD, &format!("{l:<15}"));
-    anstream::println!("{}{}", label("configuration"), config.label);
-    anstream::println!("{}{entry}", label("policy"));
+    say!("{}{}", label("configuration"), config.label);
+    say!("{}{entry}", label("policy"));
     for e in exchanges {
-        anstream::println!();
+        say!();
         let line = |h: &Header| format!("{:<15}{}: {}", "", h.0, h.1);
         let get = |n: &str| {
             e.request
@@ -352,7 +352,7 @@ fn print(config: &Config, entry: &str, exchanges: &[Exchange], stopped: bool) {
                 .find(|(k, _)| k == n)
                 .map_or("", |(_, v)| v.as_str())
         };
-        anstream::println!(
+        say!(
             "{}{} {}://{}{}",
             label(e.kind),
             get(":method"),
@@ -361,7 +361,7 @@ fn print(config: &Config, entry: &str, exchanges: &[Exchange], stopped: bool) {
             get(":path")
         );
         for h in e.request.iter().filter(|(n, _)| !n.starts_with(':')) {
-            anstream::println!("{}", styled(DIM, &line(h)));
+            say!("{}", styled(DIM, &line(h)));
         }
         let style = match e.decision {
             "allowed" => OK,
@@ -373,7 +373,7 @@ fn print(config: &Config, entry: &str, exchanges: &[Exchange], stopped: bool) {
             decision.push_str(": ");
             decision.push_str(reason);
         }
-        anstream::println!("{}{decision}", label("decision"));
+        say!("{}{decision}", label("decision"));
         let by = match e.local_reply {
             true => format!(
                 "{} from the filter; the upstream never sees the request",
@@ -381,12 +381,12 @@ fn print(config: &Config, entry: &str, exchanges: &[Exchange], stopped: bool) {
             ),
             false => format!("{} from the upstream, after the filter's edits", e.status),
         };
-        anstream::println!("{}{by}", label("response"));
+        say!("{}{by}", label("response"));
         for h in &e.response {
-            anstream::println!("{}", line(h));
+            say!("{}", line(h));
         }
         if !e.edits.is_empty() {
-            anstream::println!(
+            say!(
                 "{}{}",
                 label("filter edits"),
                 styled(DIM, &e.edits.join("; "))
@@ -394,8 +394,8 @@ fn print(config: &Config, entry: &str, exchanges: &[Exchange], stopped: bool) {
         }
     }
     if stopped {
-        anstream::println!();
-        anstream::println!(
+        say!();
+        say!(
             "{}the preflight failed, so the browser does not send the actual request",
             label("browser")
         );

@@ -52,7 +52,7 @@ fn options(args: Vec<OsString>) -> Result<Option<Options>, String> {
             Long("json") => o.json = true,
             Long("code") => o.code.push(string(parser.value())?),
             Short('h') | Long("help") => {
-                println!("{HELP}");
+                say!("{HELP}");
                 return Ok(None);
             }
             Value(file) => o.files.push(string(Ok(file))?),
@@ -129,7 +129,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, String> {
         }
         if !o.json {
             for s in &found.skipped {
-                anstream::println!("{}", styled(DIM, &format!("{file}:{s}")));
+                say!("{}", styled(DIM, &format!("{file}:{s}")));
             }
         }
         report.push(json!({"file": file, "configurations": entries, "skipped": found.skipped}));
@@ -160,7 +160,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, String> {
             1 => WARNING,
             _ => ERROR,
         };
-        anstream::println!("{}", styled(style, &summary));
+        say!("{}", styled(style, &summary));
     }
     Ok(code)
 }
@@ -260,7 +260,7 @@ fn print_config(file: &str, config: &Config, problems: &[Problem]) {
         true => styled(ERROR, "refused"),
         false => styled(OK, "accepted"),
     };
-    anstream::println!("{} {verdict}", styled(BOLD, &config.label));
+    say!("{} {verdict}", styled(BOLD, &config.label));
     for p in problems {
         let style = match p.severity {
             "error" => ERROR,
@@ -272,7 +272,7 @@ fn print_config(file: &str, config: &Config, problems: &[Problem]) {
             true => String::new(),
             false => format!("{}: ", p.path),
         };
-        anstream::println!(
+        say!(
             "  {file}:{}: {}: {path}{} {}",
             p.line,
             styled(style, p.severity),

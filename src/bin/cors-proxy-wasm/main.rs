@@ -10,13 +10,14 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod exchange;
 #[cfg(not(target_arch = "wasm32"))]
+#[macro_use]
+mod output;
+#[cfg(not(target_arch = "wasm32"))]
 mod explain;
 #[cfg(not(target_arch = "wasm32"))]
 mod lint;
 #[cfg(not(target_arch = "wasm32"))]
 mod locate;
-#[cfg(not(target_arch = "wasm32"))]
-mod output;
 #[cfg(not(target_arch = "wasm32"))]
 mod source;
 
@@ -50,11 +51,11 @@ fn main() -> std::process::ExitCode {
         Some("lint") => lint::run(rest),
         Some("explain") => explain::run(rest),
         Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
+            say!("{USAGE}");
             Ok(0)
         }
         Some("-V" | "--version") => {
-            println!("cors-proxy-wasm {}", env!("CARGO_PKG_VERSION"));
+            say!("cors-proxy-wasm {}", env!("CARGO_PKG_VERSION"));
             Ok(0)
         }
         _ => Err(format!("expected a command, lint or explain\n\n{USAGE}")),

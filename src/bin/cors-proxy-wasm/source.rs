@@ -197,7 +197,6 @@ fn wasm_filter(
     if let Some(name) = str_at(config, &["name"]) {
         all.push(name.to_owned());
     }
-    let label = format!("{path}:{line}: {}", all.join(" › "));
     if !names_code(location, code) {
         found.skipped.push(format!(
             "{line}: {} loads {location:?}, not this filter (pass --code to check it)",
@@ -233,7 +232,7 @@ fn wasm_filter(
         },
     };
     found.configs.push(Config {
-        label,
+        label: format!("{path}:{}: {}", at.line, all.join(" › ")),
         names: all,
         json,
         at,
@@ -308,5 +307,90 @@ pub fn to_json(node: &MarkedYamlOwned) -> Value {
         ),
         YamlDataOwned::Tagged(_, inner) => to_json(inner),
         YamlDataOwned::Alias(_) | YamlDataOwned::BadValue => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code() -> Vec<String> {
+        DEFAULT_CODE.map(str::to_owned).to_vec()
+    }
+
+    #[test]
+    fn a_json_file_is_the_policy_itself_even_when_it_is_not_yaml() {
+        for text in [
+            "{\"allow_origins\": [\"https://a.example\"]}",
+            // Duplicate keys and tabs: not YAML, still the policy (its reader says what is wrong).
+            "{\"a\": 1, \"a\": 2}",
+            "{\n\t\"allow_origins\": []\n}",
+        ] {
+            let found = find("p.json", text, &code()).unwrap();
+            assert_eq!(found.configs.len(), 1, "{text}");
+            assert_eq!(found.configs[0].json.as_deref(), Ok(text));
+        }
+    }
+
+    #[test]
+    fn every_document_and_every_filter_is_found() {
+        let text = "\
+kind: WasmPlugin
+metadata: {name: a, namespace: n}
+spec: {url: oci://r/cors-proxy-wasm:1, pluginConfig: {allow_origins: [https://a.example], max_age: 5}}
+---
+listeners:
+- name: l1
+  http_filters:
+  - name: envoy.filters.http.wasm
+    typed_config:
+      \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+      config:
+        name: c1
+        configuration: {\"@type\": type.googleapis.com/google.protobuf.StringValue, value: '{}'}
+        vm_config: {code: {remote: {http_uri: {uri: https://x/cors_proxy_wasm.wasm}}}}
+  - name: other
+    typed_config:
+      \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+      config: {vm_config: {code: {local: {filename: other.wasm}}}}
+";
+        let found = find("f.yaml", text, &code()).unwrap();
+        let labels: Vec<&str> = found.configs.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "f.yaml:3: WasmPlugin n/a",
+                "f.yaml:13: l1 › envoy.filters.http.wasm › c1"
+            ]
+        );
+        assert_eq!(
+            found.configs[0].json.as_deref(),
+            Ok(r#"{"allow_origins":["https://a.example"],"max_age":5}"#)
+        );
+        assert_eq!(found.configs[1].json.as_deref(), Ok("{}"));
+        assert_eq!(
+            found.configs[1].names,
+            ["l1", "envoy.filters.http.wasm", "c1"]
+        );
+        assert_eq!(found.skipped.len(), 1);
+        assert!(
+            found.skipped[0].starts_with("18: l1 › other loads \"other.wasm\""),
+            "{:?}",
+            found.skipped
+        );
+    }
+
+    #[test]
+    fn a_yaml_file_without_the_filter_is_an_error() {
+        let err = find("x.yaml", "a: 1\n", &code()).unwrap_err();
+        assert!(
+            err.starts_with("x.yaml: no configuration of this filter found"),
+            "{err}"
+        );
+        assert!(
+            find("x.yaml", "a: [1\n", &code())
+                .unwrap_err()
+                .contains("not YAML or JSON")
+        );
     }
 }
