@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use log::{debug, error, info};
+use log::{Level, debug, error, info, log};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
@@ -18,6 +18,7 @@ use crate::decision::{Outcome, Plan, ResponsePlan};
 use crate::dry_run::Verdict;
 use crate::host;
 use crate::http::sanitize_for_log;
+use crate::lint::{self, Severity};
 use crate::metrics::{self, Counter, Counters};
 use crate::policy_set::{Mode, PolicySet};
 use crate::request::Request;
@@ -58,6 +59,15 @@ impl RootContext for CorsRoot {
                 return false;
             }
         };
+        // Risky but legal origin entries, from the code `cors-proxy-wasm lint` runs (its other
+        // checks are host-only: the .wasm has no room for them).
+        lint::check(&bytes, None, &mut |finding| {
+            let level = match finding.kind.severity() {
+                Severity::Warning => Level::Warn,
+                Severity::Note => Level::Info,
+            };
+            log!(level, "cors-proxy-wasm: configuration: {finding}");
+        });
         let counters = metrics::register(&set);
         metrics::flush();
         info!(

@@ -16,6 +16,7 @@ pub mod dry_run;
 pub mod error;
 pub mod header;
 pub mod http;
+pub mod lint;
 pub mod names;
 pub mod origin;
 pub mod policy;

@@ -41,14 +41,22 @@ pub struct Entry {
 impl Entry {
     /// Whether the entry's host condition holds for a lower-case request host.
     fn matches_host(&self, host: &str) -> bool {
-        self.hosts.is_empty()
-            || self.hosts.iter().any(|h| match h {
-                HostPattern::Exact(name) => host == name,
-                HostPattern::Subdomains(domain) => host
-                    .strip_suffix(domain.as_str())
-                    .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.')),
-            })
+        self.hosts.is_empty() || self.hosts.iter().any(|h| h.matches(host))
     }
+}
+
+/// Which policy decides a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// `policies[i]`, a `"cors": false` entry, matched: the request is left alone.
+    Excluded(usize),
+    /// This policy decides; `by_origin`: the choice depended on the request's `Origin`.
+    Policy {
+        /// The policy.
+        id: PolicyId,
+        /// Chosen after an earlier matching entry turned the origin down.
+        by_origin: bool,
+    },
 }
 
 /// Entries by host: each list holds entry indices in configuration order.
@@ -127,17 +135,20 @@ impl PolicySet {
         }
     }
 
-    /// Which policy decides a request, or `None` when a `"cors": false` entry matched, and
-    /// whether that choice depended on the request's `Origin`.
+    /// Which policy decides a request.
     ///
     /// Entries are tried in order among those whose host and path match; a `"cors": false`
     /// one ends the search; otherwise the first whose origins allow the request's `Origin`
     /// decides. When entries matched but none allows it (or the request has no usable
     /// `Origin`), the first matching entry decides; when none matched, the top-level policy.
     /// Only an entry chosen after an earlier one turned the origin down depends on it.
-    pub fn select(&self, req: &Request<'_>) -> Option<(PolicyId, bool)> {
+    pub fn select(&self, req: &Request<'_>) -> Selection {
+        let top = Selection::Policy {
+            id: PolicyId::Top,
+            by_origin: false,
+        };
         if self.entries.is_empty() {
-            return Some((PolicyId::Top, false));
+            return top;
         }
         let path = request_path(req.path);
         let origin = req.origin_str();
@@ -149,20 +160,26 @@ impl PolicySet {
                 return false;
             }
             let Some(policy) = &entry.policy else {
-                outcome = Some(None);
+                outcome = Some(Selection::Excluded(i));
                 return true;
             };
             let earlier = *first.get_or_insert(i) != i;
             if origin.is_some_and(|o| policy.allows(o)) {
-                outcome = Some(Some((PolicyId::Entry(i), earlier)));
+                outcome = Some(Selection::Policy {
+                    id: PolicyId::Entry(i),
+                    by_origin: earlier,
+                });
                 return true;
             }
             false
         });
-        match outcome {
-            Some(decided) => decided,
-            None => Some((first.map_or(PolicyId::Top, PolicyId::Entry), false)),
-        }
+        outcome.unwrap_or(match first {
+            Some(i) => Selection::Policy {
+                id: PolicyId::Entry(i),
+                by_origin: false,
+            },
+            None => top,
+        })
     }
 
     /// Calls `visit` with the index of every entry whose host condition holds, in
@@ -226,10 +243,11 @@ impl PolicySet {
     /// Selects the policy and decides; in dry run the decision acts on nothing and carries
     /// what the policy would have sent, for comparison with the application's response.
     pub fn decide<'s, 'r>(&'s self, req: &Request<'r>) -> Decision<'s, 'r> {
-        let Some(((id, by_origin), policy)) = self
-            .select(req)
-            .and_then(|(id, by_origin)| Some(((id, by_origin), self.policy(id)?)))
-        else {
+        let selected = match self.select(req) {
+            Selection::Policy { id, by_origin } => self.policy(id).map(|p| (id, by_origin, p)),
+            Selection::Excluded(_) => None,
+        };
+        let Some((id, by_origin, policy)) = selected else {
             return Decision {
                 reply: None,
                 response: ResponsePlan::default(),

@@ -54,6 +54,18 @@ impl HostPattern {
     }
 }
 
+impl HostPattern {
+    /// Whether a lower-case request host (without its port) matches.
+    pub fn matches(&self, host: &str) -> bool {
+        match self {
+            HostPattern::Exact(name) => host == name,
+            HostPattern::Subdomains(domain) => host
+                .strip_suffix(domain.as_str())
+                .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.')),
+        }
+    }
+}
+
 /// A path condition on the request path without its query.
 #[derive(Debug, Clone)]
 pub enum PathMatch {

@@ -3,7 +3,7 @@
 //! security policy is found at start-up instead of passing silently.
 
 mod entries;
-mod json;
+pub mod json;
 mod origins;
 mod raw;
 

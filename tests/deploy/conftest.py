@@ -36,6 +36,15 @@ def envoy_bin() -> Path:
         pytest.fail(str(e), pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def cli() -> Path:
+    """The `cors-proxy-wasm` command (tests/cli builds it the same way)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
+    from cli_run import build_cli
+
+    return build_cli()
+
+
 @pytest.fixture(scope="module")
 def demo_envoy(deploy_artifacts: Path, wasm: Path, envoy_bin: Path) -> Iterator[demo_stack.DemoStack]:
     yield from demo_stack.running("deploy-envoy")

@@ -90,7 +90,7 @@ def relative_files_of_envoy_yaml() -> list[str]:
     return found
 
 
-def test_compose_config(wasm):
+def test_compose_config(wasm, cli):
     cfg = compose_config()
     services = cfg["services"]
     assert {"wasm", "envoy"} <= set(services), services.keys()
@@ -102,7 +102,7 @@ def test_compose_config(wasm):
     assert "rustup target add wasm32-wasip1" in cmd and "scripts/build --locked" in cmd \
         and "binaryen" in cmd, cmd
     build = (ROOT / "scripts" / "build").read_text()
-    assert 'cargo build --release --target wasm32-wasip1 "$@"' in build and "wasm-opt" in build
+    assert 'cargo build --release --target wasm32-wasip1 --lib "$@"' in build and "wasm-opt" in build
     target_dir = w["environment"]["CARGO_TARGET_DIR"]
     w_mounts = {dst: src for src, dst, _ in mounts(w)}
     assert target_dir in w_mounts, (target_dir, w_mounts)
@@ -123,6 +123,12 @@ def test_compose_config(wasm):
     assert {(3000, 3000), (8080, 8080), (8082, 8082)} <= published, published
     work = e["working_dir"]
     e_mounts = mounts(e)
+    # The envoy.yaml the container runs is the checkout's, and the filter accepts both its
+    # configurations.
+    mounted = next(Path(src) for src, dst, _ in e_mounts if dst == f"{work}/envoy.yaml")
+    assert mounted.resolve() == demo_stack.ENVOY_YAML.resolve(), mounted
+    report = lint(cli, mounted)
+    assert report["exit_code"] == 0 and report["configurations"] == 2 and report["errors"] == 0, report
     for rel in ["envoy.yaml", *relative_files_of_envoy_yaml()]:
         inside = f"{work}/{rel}"
         covering = [(src, dst) for src, dst, _ in e_mounts if inside == dst or inside.startswith(dst.rstrip("/") + "/")]
@@ -152,6 +158,12 @@ def test_compose_config_with_the_test_profile():
 
 # ------------------------------------------------------------------------------------------------
 # envoy.yaml and the smoke script
+
+
+def test_lint_accepts_envoy_yaml(cli):
+    """Both filter configurations of envoy.yaml are found and accepted by the filter's parser."""
+    report = lint(cli, demo_stack.ENVOY_YAML)
+    assert (report["exit_code"], report["configurations"], report["errors"], report["warnings"]) == (0, 2, 0, 0)
 
 
 def test_demo_page_shows_the_policies_envoy_runs():
@@ -209,17 +221,16 @@ def wasmplugin() -> dict:
     return docs[0]
 
 
-def check_config(policy_json: str, tmp: Path) -> subprocess.CompletedProcess:
-    cargo = shutil.which("cargo")
-    if cargo is None:
-        pytest.fail("cargo not found: install Rust with rustup (https://rustup.rs)", pytrace=False)
-    f = tmp / "policy.json"
-    f.write_text(policy_json)
-    return subprocess.run([cargo, "run", "-q", "--example", "check_config", "--", str(f)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
+def lint(cli: Path, *files: Path | str, strict: bool = True) -> dict:
+    """`cors-proxy-wasm lint --json` on files: the filter's own parser and lint module."""
+    args = [str(cli), "lint", "--json", *(["--strict"] if strict else []), *map(str, files)]
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == report["exit_code"], proc.stdout + proc.stderr
+    return report
 
 
-def test_wasmplugin_manifest(tmp_path):
+def test_wasmplugin_manifest(cli):
     doc = wasmplugin()
     assert doc["apiVersion"] == "extensions.istio.io/v1alpha1"
     assert doc["kind"] == "WasmPlugin"
@@ -231,16 +242,20 @@ def test_wasmplugin_manifest(tmp_path):
     assert spec.get("failStrategy", "FAIL_CLOSE") == "FAIL_CLOSE"
     # The same policy as the demo's API listener.
     assert spec["pluginConfig"] == demo_stack.filter_policies()["api"]
-    # And the filter's own parser accepts it, as Istio hands it over (compact JSON).
-    proc = check_config(json.dumps(spec["pluginConfig"], separators=(",", ":")), tmp_path)
-    assert (proc.returncode, proc.stdout.strip()) == (0, "ok"), proc.stdout + proc.stderr
+    # And the filter's own parser accepts it as Istio hands it over, without warnings.
+    report = lint(cli, WASMPLUGIN)
+    assert (report["exit_code"], report["configurations"], report["warnings"]) == (0, 1, 0), report
 
 
-def test_check_config_refuses_a_broken_plugin_config(tmp_path):
-    broken = dict(wasmplugin()["spec"]["pluginConfig"], allow_origins=["*"])
-    proc = check_config(json.dumps(broken), tmp_path)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert proc.stdout.startswith('invalid configuration: allow_origins[0]: "*" cannot go with allow_credentials: true'), proc.stdout
+def test_lint_refuses_a_broken_plugin_config(cli, tmp_path):
+    text = WASMPLUGIN.read_text()
+    broken = tmp_path / "wasmplugin.yaml"
+    broken.write_text(text.replace("    - http://localhost:3000", '    - "*"'))
+    report = lint(cli, broken)
+    [problem] = report["files"][0]["configurations"][0]["problems"]
+    assert report["exit_code"] == 2 and problem["path"] == "allow_origins[0]", report
+    assert problem["message"].startswith('allow_origins[0]: "*" cannot go with allow_credentials: true'), problem
+    assert broken.read_text().splitlines()[problem["line"] - 1] == '    - "*"', problem
 
 
 def test_istio_oci_dockerfile(wasm):
