@@ -116,3 +116,26 @@ def test_usage_errors(cli):
         proc = run(cli, *args)
         assert proc.returncode == 2 and proc.stderr.startswith("error: "), (args, proc.stderr)
     assert run(cli, "explain", "--help").returncode == 0
+
+
+GATEWAY = FILES / "gateway-policies.json"
+
+
+@pytest.mark.parametrize("url,origin,policy,decision,reason_part", [
+    ("https://partner.example.com/orders", "https://portal.partner.test", 'policies[0] "partner"', "allowed", None),
+    ("https://eu.partner.example.com:8443/orders", "https://www.example.com", 'policies[0] "partner"', "denied",
+     "origin https://www.example.com is not in allow_origins [https://portal.partner.test]"),
+    ("https://api.example.com/healthz", "https://evil.test", 'policies[1] "health" ("cors": false)', "not CORS",
+     '"cors": false entry'),
+    ("https://www.example.com/", "https://www.example.com", "top-level policy", "allowed", None),
+])
+def test_the_policy_entry_that_decides_is_named(cli, url, origin, policy, decision, reason_part):
+    code, r = run_json(cli, "explain", "--config", str(GATEWAY), "--url", url, "--origin", origin)
+    assert r["policy"] == policy, r
+    last = r["exchanges"][-1]
+    assert last["decision"] == decision, r
+    if reason_part:
+        assert reason_part in last["reason"], r
+    assert code == (1 if decision == "denied" else 0)
+    proc = run(cli, "explain", "--config", str(GATEWAY), "--url", url, "--origin", origin)
+    assert policy in proc.stdout, proc.stdout

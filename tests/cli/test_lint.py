@@ -38,6 +38,12 @@ CASES = [
     ("bad-envoy.yaml", [], 2, [("error", "invalid-configuration", "allow_origins[1]", 25)]),
     ("bad-wasmplugin.yaml", [], 2, [("error", "invalid-configuration", "allow_methods[1]", 13)]),
     ("bad-bytes-value.yaml", [], 2, [("error", "unreadable-configuration", "configuration", 7)]),
+    # Entries of `policies`: findings and errors name the entry; an inherited field's error
+    # points at the top-level line it comes from.
+    ("risky-policies.json", ["--strict"], 1, [
+        ("warning", "text-matcher", "policies[0].allow_origins[1].suffix", 5),
+        ("warning", "max-age-above-browser-cap", "policies[1].max_age", 6)]),
+    ("bad-policies.json", [], 2, [("error", "invalid-configuration", "policies[0] inherits allow_origins[1]", 2)]),
     # The only wasm filter runs other code: named with --code, its `{}` lacks allow_origins.
     ("bad-not-this-filter.yaml", ["--code", "other_filter"], 2,
      [("error", "invalid-configuration", "allow_origins", 6)]),
