@@ -5,11 +5,10 @@ use cors_proxy_wasm::config;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+mod support;
+
 fn error(json: &str) -> String {
-    match config::parse(json.as_bytes()) {
-        Ok(_) => panic!("accepted: {json}"),
-        Err(e) => e.to_string(),
-    }
+    support::refusal(json)
 }
 
 /// (configuration, text the message starts with or contains).

@@ -36,18 +36,7 @@ fn run(policy: &str, request: &[(&str, &str)], upstream: &[(&str, &str)]) -> (Se
     let mut resp: Vec<(&[u8], &[u8])> = vec![(b":status", b"200")];
     resp.extend(upstream.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
     let exchange = support::exchange(&policy, &req_pairs, &resp);
-    let mut headers: Vec<(String, String)> = exchange
-        .headers
-        .iter()
-        .map(|(n, v)| {
-            (
-                String::from_utf8_lossy(n).into_owned(),
-                String::from_utf8_lossy(v).into_owned(),
-            )
-        })
-        .filter(|(n, _)| n.starts_with("access-control-") || n == "vary")
-        .collect();
-    headers.sort();
+    let headers = exchange.cors_headers();
     (
         Seen {
             status: exchange.status,
@@ -59,12 +48,7 @@ fn run(policy: &str, request: &[(&str, &str)], upstream: &[(&str, &str)]) -> (Se
 }
 
 fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    v.sort();
-    v
+    support::sorted(pairs)
 }
 
 const EXACT: &str = r#"{"allow_origins": ["https://app.example.com", "https://*.example.org", "null"],

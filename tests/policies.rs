@@ -48,28 +48,12 @@ fn run(
     let mut resp: Vec<(&[u8], &[u8])> = vec![(b":status", b"200")];
     resp.extend(upstream.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
     let out = support::exchange(set, &req, &resp);
-    let mut headers: Vec<(String, String)> = out
-        .headers
-        .iter()
-        .map(|(n, v)| {
-            (
-                String::from_utf8_lossy(n).into_owned(),
-                String::from_utf8_lossy(v).into_owned(),
-            )
-        })
-        .filter(|(n, _)| n.starts_with("access-control-") || n == "vary" || n == "x-cors-decision")
-        .collect();
-    headers.sort();
+    let headers = out.cors_headers();
     (out.status, headers, out.outcome)
 }
 
 fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    v.sort();
-    v
+    support::sorted(pairs)
 }
 
 #[test]
@@ -481,10 +465,7 @@ fn entry_errors_name_the_entry() {
             "polices: unknown field; the fields here are allow_origins",
         ),
     ] {
-        let err = config::parse(json.as_bytes())
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "accepted".into());
+        let err = support::refusal(json);
         assert!(err.contains(want), "{json}\n  got:  {err}\n  want: {want}");
     }
 }

@@ -677,26 +677,35 @@ class Envoy:
 
 
 def _launch(cors_config: dict | str, upstream_port: int, jwt: bool, name: str) -> Envoy:
-    wasm = build_wasm()
-    binary = envoy_binary()
     config = _config_text(cors_config)
+    boot = bootstrap(build_wasm(), config, upstream_port, jwt)
+    return _spawn(boot, name, 1, ("--component-log-level", "wasm:debug"), config, {"cors-config.json": config})
+
+
+def _spawn(
+    boot: dict, name: str, concurrency: int, extra_args: Sequence[str], config: str, files: dict[str, str] | None
+) -> Envoy:
+    """Writes `boot` (and `files`) into a fresh working directory and starts Envoy on it, without
+    waiting; the process is registered to be killed at exit."""
+    binary = envoy_binary()
     workdir = ARTIFACTS / f"{next(_counter):03d}-{_slug(name)}"
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
+    for fname, text in (files or {}).items():
+        (workdir / fname).write_text(text)
     cfg_path = workdir / "envoy.yaml"
-    cfg_path.write_text(yaml.safe_dump(bootstrap(wasm, config, upstream_port, jwt), sort_keys=False))
-    (workdir / "cors-config.json").write_text(config)
+    cfg_path.write_text(yaml.safe_dump(boot, sort_keys=False))
     log_path = workdir / "envoy.log"
     admin_path = workdir / "admin-address"
     cmd = [
         str(binary),
         "-c", str(cfg_path),
-        "--concurrency", "1",
+        "--concurrency", str(concurrency),
         "--disable-hot-restart",
         "-l", "info",
-        "--component-log-level", "wasm:debug",
         "--admin-address-path", str(admin_path),
+        *extra_args,
     ]
     with open(log_path, "wb") as logf:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir)
@@ -882,30 +891,7 @@ def start_bootstrap(
 ) -> Envoy:
     """Starts Envoy with any bootstrap (its listener named `main`) and waits for /ready. `files`
     are written into Envoy's working directory first (name -> text). The caller must stop() it."""
-    binary = envoy_binary()
-    workdir = ARTIFACTS / f"{next(_counter):03d}-{_slug(name)}"
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
-    for fname, text in (files or {}).items():
-        (workdir / fname).write_text(text)
-    cfg_path = workdir / "envoy.yaml"
-    cfg_path.write_text(yaml.safe_dump(boot, sort_keys=False))
-    log_path = workdir / "envoy.log"
-    admin_path = workdir / "admin-address"
-    cmd = [
-        str(binary),
-        "-c", str(cfg_path),
-        "--concurrency", str(concurrency),
-        "--disable-hot-restart",
-        "-l", "info",
-        "--admin-address-path", str(admin_path),
-        *extra_args,
-    ]
-    with open(log_path, "wb") as logf:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir)
-    envoy = Envoy(proc, workdir, log_path, admin_path, config)
-    _LIVE.append(envoy)
+    envoy = _spawn(boot, name, concurrency, extra_args, config, files)
     try:
         envoy._wait_ready(timeout)
     except BaseException:
@@ -930,6 +916,18 @@ CORS_COUNTERS = (
     "rejected",
     "websocket_rejected",
 )
+
+
+def wait_custom_stats(envoy: Envoy, want: dict[str, int], timeout: float = COUNTER_TIMEOUT) -> dict[str, int]:
+    """Polls the filter's own stats (`wasmcustom.<name>`, -1 when Envoy shows none) until they
+    equal `want` or `timeout` passes; returns the last values seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = envoy.stats()
+        got = {name: int(stats.get("wasmcustom." + name, -1)) for name in want}
+        if got == want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
 
 
 def cors_counters(envoy: Envoy) -> dict[str, int]:

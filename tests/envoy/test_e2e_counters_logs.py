@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import envoy_harness as harness
 from envoy_harness import uniq
 
 APP = "https://app.example.com"
@@ -35,14 +36,8 @@ WS_HEADERS = [
 ]
 
 
-def wait_all(envoy, expected: dict[str, int], timeout: float = 5.0) -> dict[str, int | None]:
-    deadline = time.monotonic() + timeout
-    while True:
-        stats = envoy.stats()
-        got = {name: (None if PREFIX + name not in stats else int(stats[PREFIX + name])) for name in expected}
-        if got == expected or time.monotonic() > deadline:
-            return got
-        time.sleep(0.1)
+def wait_all(envoy, expected: dict[str, int], timeout: float = 5.0) -> dict[str, int]:
+    return harness.wait_custom_stats(envoy, expected, timeout)
 
 
 def test_counter_names_shown_by_envoy(envoys):

@@ -150,14 +150,7 @@ def test_counters_per_named_entry_and_reason(envoys, upstream):
         "cors.policy.health.actual_denied": -1,  # a "cors": false entry has no counters
         "cors.actual_denied": 0,
     }
-    deadline = time.monotonic() + 5
-    while True:
-        stats = envoy.stats()
-        got = {k: int(stats.get("wasmcustom." + k, -1)) for k in want}
-        if got == want or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert got == want
+    assert harness.wait_custom_stats(envoy, want) == want
 
 
 # ------------------------------------------------------------------------------------------------
@@ -196,14 +189,7 @@ def test_dry_run_changes_nothing_and_counts_each_difference(envoys, upstream):
         "cors.preflight_allowed": 1,
         "cors.websocket_rejected": 1,
     }
-    deadline = time.monotonic() + 5
-    while True:
-        stats = envoy.stats()
-        got = {k: int(stats.get("wasmcustom." + k, -1)) for k in want}
-        if got == want or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert got == want
+    assert harness.wait_custom_stats(envoy, want) == want
     log = envoy.log_path.read_bytes()[offset:].decode("utf-8", "replace")
     assert 'dry run: access-control-allow-origin differs: policy "https://www.example.com", application "*"' in log, log[-2000:]
     assert 'dry run: access-control-allow-origin differs: policy "https://www.example.com", application (none)' in log, log[-2000:]

@@ -60,6 +60,46 @@ pub struct Exchange {
     pub replied: bool,
 }
 
+impl Exchange {
+    /// The CORS view of the response: `Access-Control-*`, `Vary` and `x-cors-decision`,
+    /// sorted, as text.
+    pub fn cors_headers(&self) -> Vec<(String, String)> {
+        let mut headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .filter(|(n, _)| {
+                n.starts_with("access-control-") || n == "vary" || n == "x-cors-decision"
+            })
+            .collect();
+        headers.sort();
+        headers
+    }
+}
+
+/// Sorted owned header pairs, to compare with [`Exchange::cors_headers`].
+pub fn sorted(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The message a configuration is refused with, or `accepted`.
+pub fn refusal(json: &str) -> String {
+    match cors_proxy_wasm::config::parse(json.as_bytes()) {
+        Ok(_) => "accepted".to_owned(),
+        Err(e) => e.to_string(),
+    }
+}
+
 /// Runs `request` through the configuration as the glue does; `upstream` is the upstream's
 /// response (`:status` first). Checks that the glue's lookup shortcut and the full path agree.
 pub fn exchange(
