@@ -1,6 +1,6 @@
 """Runs the demo's own envoy.yaml for the browser and deploy tests.
 
-The file is used as it is, with only its fixed ports (3000, 8080, 8081, 8082, 9901) replaced by
+The file is used as it is, with only its fixed ports (3000, 8080, 8081, 8082, 8083, 9901) replaced by
 free ones chosen at run time, everywhere they appear: listener and cluster ports, the origins of
 the policy, the URLs in /config.js. The public listeners are moved from 0.0.0.0 to 127.0.0.1.
 Envoy runs with the repository root as working directory, as scripts/demo runs it, so the
@@ -37,7 +37,7 @@ ENVOY_YAML = ROOT / "envoy.yaml"
 WASM_RELATIVE = "target/wasm32-wasip1/release/cors_proxy_wasm.wasm"
 
 # The ports envoy.yaml uses, by role.
-DEFAULT_PORTS = {"web": 3000, "api": 8080, "upstream": 8081, "api_star": 8082, "admin": 9901}
+DEFAULT_PORTS = {"web": 3000, "api": 8080, "upstream": 8081, "api_star": 8082, "api_dry": 8083, "admin": 9901}
 
 # Fetch's "bad ports", which Chromium (net/base/port_util.cc) and Firefox (nsIOService.cpp) both
 # refuse to connect to; never handed to a test.
@@ -76,7 +76,8 @@ def render_config(ports: dict[str, int], wasm: Path | None = None) -> str:
         text, n = pattern.subn(str(ports[role]), text)
         if n == 0:
             raise HarnessError(f"port {default} ({role}) not found in envoy.yaml")
-    leftover = re.findall(r"(?:localhost|127\.0\.0\.1|port_value):? ?(3000|8080|8081|8082|9901)(?![0-9])", text)
+    defaults = "|".join(str(p) for p in DEFAULT_PORTS.values())
+    leftover = re.findall(rf"(?:localhost|127\.0\.0\.1|port_value):? ?({defaults})(?![0-9])", text)
     if leftover:
         raise HarnessError(f"default ports left in the rendered envoy.yaml: {leftover}")
     text = text.replace("address: 0.0.0.0", "address: 127.0.0.1")
@@ -106,8 +107,17 @@ class DemoStack:
         return f"http://localhost:{self.ports['api']}"
 
     @property
+    def api_partner(self) -> str:
+        """The API listener under the host name its policy's "partner" entry matches."""
+        return f"http://127.0.0.1:{self.ports['api']}"
+
+    @property
     def api_star(self) -> str:
         return f"http://localhost:{self.ports['api_star']}"
+
+    @property
+    def api_dry(self) -> str:
+        return f"http://localhost:{self.ports['api_dry']}"
 
     def log(self) -> str:
         return self.envoy.log()
@@ -214,7 +224,7 @@ def _wait_serving(stack: DemoStack, timeout: float) -> None:
             status = 0
         if status == 200:
             try:
-                for role in ("web", "api", "api_star"):
+                for role in ("web", "api", "api_star", "api_dry"):
                     socket.create_connection(("127.0.0.1", stack.ports[role]), timeout=1.0).close()
                 return
             except OSError:

@@ -120,7 +120,8 @@ def test_compose_config(wasm, cli):
             published.add((int(host.split(":")[-1]), int(container)))
         else:
             published.add((int(p["published"]), int(p["target"])))
-    assert {(3000, 3000), (8080, 8080), (8082, 8082)} <= published, published
+    # Every public listener of envoy.yaml (the upstream and the admin stay inside the container).
+    assert {(3000, 3000), (8080, 8080), (8082, 8082), (8083, 8083)} <= published, published
     work = e["working_dir"]
     e_mounts = mounts(e)
     # The envoy.yaml the container runs is the checkout's, and the filter accepts both its
@@ -151,6 +152,7 @@ def test_compose_config_with_the_test_profile():
     assert t["image"].startswith("python:")
     cmd = command_text(t)
     assert "smoke.py" in cmd and "--api=http://envoy:8080" in cmd and "--web=http://envoy:3000" in cmd, cmd
+    assert "--api-star=http://envoy:8082" in cmd and "--api-dry=http://envoy:8083" in cmd, cmd
     assert "envoy" in t["depends_on"]
     sources = {Path(src).resolve() for src, _, _ in mounts(t) if src.startswith("/")}
     assert SMOKE.resolve() in sources, mounts(t)
@@ -168,40 +170,44 @@ def test_lint_accepts_envoy_yaml(cli):
 
 def test_demo_page_shows_the_policies_envoy_runs():
     policies = demo_stack.filter_policies()
-    assert set(policies) == {"api", "api_star"}, policies
+    assert set(policies) == {"api", "api_star", "api_dry"}, policies
     config_js = yaml.safe_load(demo_stack.ENVOY_YAML.read_text())
     web_routes = config_js["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"][
         "route_config"]["virtual_hosts"][0]["routes"]
     js = next(r for r in web_routes if r["match"].get("path") == "/config.js")["direct_response"]["body"]["inline_string"]
-    # The page shows CFG.policies.api / apiStar: each must be the filter's configuration.
-    for key, listener in (("api", "api"), ("apiStar", "api_star")):
+    # The page shows CFG.policies.api / apiStar / apiDry: each must be the filter's configuration.
+    for key, listener in (("api", "api"), ("apiStar", "api_star"), ("apiDry", "api_dry")):
         start = js.index(f"{key}: {{") + len(f"{key}: ")
         shown, _ = json.JSONDecoder().raw_decode(js[start:])
         assert shown == policies[listener], f"/config.js policies.{key} differs from the {listener} filter"
 
 
+def smoke_command(s: demo_stack.DemoStack, origin: str) -> list[str]:
+    # -S: no site-packages at all, so the script is proven to need the standard library only.
+    return [sys.executable, "-S", str(SMOKE), f"--web={s.web}", f"--api={s.api}", f"--api-star={s.api_star}",
+            f"--api-dry={s.api_dry}", f"--origin={origin}", f"--other-origin={s.web_other}", "--wait=10"]
+
+
 def test_smoke_script_passes_against_envoy_from_envoy_yaml(demo_envoy, deploy_artifacts):
     s = demo_envoy
-    # -S: no site-packages at all, so the script is proven to need the standard library only.
-    cmd = [sys.executable, "-S", str(SMOKE), f"--web={s.web}", f"--api={s.api}", f"--api-star={s.api_star}",
-           f"--origin={s.web}", f"--other-origin={s.web_other}", "--wait=10"]
+    cmd = smoke_command(s, s.web)
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     (deploy_artifacts / "smoke.txt").write_text(proc.stdout + proc.stderr)
     print(proc.stdout)
     assert proc.returncode == 0, f"smoke failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n" \
                                  f"--- envoy log ---\n{harness.tail(s.log())}"
     lines = [line for line in proc.stdout.splitlines() if line.startswith(("ok ", "FAIL"))]
-    assert len(lines) >= 19 and all(line.startswith("ok ") for line in lines), proc.stdout
+    assert len(lines) >= 24 and all(line.startswith("ok ") for line in lines), proc.stdout
 
 
 def test_smoke_script_fails_on_a_mismatch(demo_envoy):
     """Against the wrong origin every allowed-origin check must fail: the script does check."""
     s = demo_envoy
-    cmd = [sys.executable, "-S", str(SMOKE), f"--web={s.web}", f"--api={s.api}", f"--api-star={s.api_star}",
-           "--origin=https://not-the-demo.example", f"--other-origin={s.web_other}", "--wait=10"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(smoke_command(s, "https://not-the-demo.example"), cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
     assert proc.returncode == 1, proc.stdout
     assert "FAIL preflight PUT + content-type, authorization from the allowed origin" in proc.stdout, proc.stdout
+    assert "FAIL GET /api/hello for host 127.0.0.1: the partner entry's answer" in proc.stdout, proc.stdout
 
 
 def test_scripts_demo_is_a_valid_executable_script():
@@ -230,6 +236,22 @@ def lint(cli: Path, *files: Path | str, strict: bool = True) -> dict:
     return report
 
 
+# What the Istio manifest leaves out of the demo's API policy on purpose: the decision header, a
+# troubleshooting aid that tells any caller what the policy allows (README: keep it off in
+# production), with its name in the expose list; and the `policies` entry of the demo's second API
+# host, a loopback address that means something only on the machine running the demo.
+DEMO_ONLY_FIELDS = ("debug_header", "policies")
+DEMO_ONLY_EXPOSED = "X-Cors-Decision"
+DEMO_ENTRIES = [{"name": "partner", "match": {"hosts": ["127.0.0.1"]}}]
+
+
+def without_demo_only(policy: dict) -> dict:
+    """The demo's API policy as the Istio manifest carries it."""
+    out = {k: v for k, v in policy.items() if k not in DEMO_ONLY_FIELDS}
+    out["expose_headers"] = [h for h in policy["expose_headers"] if h != DEMO_ONLY_EXPOSED]
+    return out
+
+
 def test_wasmplugin_manifest(cli):
     doc = wasmplugin()
     assert doc["apiVersion"] == "extensions.istio.io/v1alpha1"
@@ -240,8 +262,13 @@ def test_wasmplugin_manifest(cli):
     assert spec["url"].startswith("oci://"), spec["url"]
     assert spec["selector"]["matchLabels"], spec["selector"]
     assert spec.get("failStrategy", "FAIL_CLOSE") == "FAIL_CLOSE"
-    # The same policy as the demo's API listener.
-    assert spec["pluginConfig"] == demo_stack.filter_policies()["api"]
+    # The same policy as the demo's API listener, less what only the demo needs; those parts are
+    # what they are said to be, so nothing else can differ unnoticed.
+    demo = demo_stack.filter_policies()["api"]
+    assert demo["debug_header"] is True and DEMO_ONLY_EXPOSED in demo["expose_headers"], demo
+    assert [{k: e[k] for k in ("name", "match")} for e in demo["policies"]] == DEMO_ENTRIES, demo
+    assert spec["pluginConfig"] == without_demo_only(demo)
+    assert "debug_header" not in spec["pluginConfig"] and "policies" not in spec["pluginConfig"]
     # And the filter's own parser accepts it as Istio hands it over, without warnings.
     report = lint(cli, WASMPLUGIN)
     assert (report["exit_code"], report["configurations"], report["warnings"]) == (0, 1, 0), report
