@@ -28,7 +28,8 @@ def test_a_preflighted_put_then_the_actual_request(cli):
         ["access-control-allow-methods", "GET, POST, PUT, DELETE"],
         ["access-control-allow-headers", "Content-Type, Authorization"],
         ["access-control-max-age", "600"],
-        ["vary", PREFLIGHT_VARY]]
+        ["vary", PREFLIGHT_VARY],
+        ["x-cors-decision", "allowed"]]
     assert (actual["kind"], actual["decision"], actual["answered_by"]) == ("actual request", "allowed", "upstream")
     assert actual["request"][0] == [":method", "PUT"]
     assert ["vary", "Origin"] in actual["response"] and \
@@ -44,7 +45,8 @@ def test_a_refused_header_is_named_with_the_list(cli):
     code, r = run_json(cli, "explain", *API, "--origin", "http://localhost:3000", "--method", "PUT",
                        "--header", "X-Foo")
     assert code == 1 and len(r["exchanges"]) == 1 and not r["actual_request_sent"]
-    assert r["exchanges"][0]["response"] == [["vary", PREFLIGHT_VARY]] and r["exchanges"][0]["status"] == 403
+    assert r["exchanges"][0]["response"] == [["vary", PREFLIGHT_VARY], ["x-cors-decision", "denied; header x-foo"]]
+    assert r["exchanges"][0]["status"] == 403
 
 
 @pytest.mark.parametrize("args,reason", [
@@ -70,7 +72,7 @@ def test_reasons_name_what_was_refused(cli, args, reason):
 def test_requests_that_are_not_cors(cli):
     code, r = run_json(cli, "explain", *API)
     assert code == 0 and [e["decision"] for e in r["exchanges"]] == ["not CORS"], r
-    assert r["exchanges"][0]["response"] == [["vary", "Origin"]]
+    assert r["exchanges"][0]["response"] == [["vary", "Origin"], ["x-cors-decision", "not cross-origin"]]
     code, r = run_json(cli, "explain", *API, "--origin", "http://localhost:8080")
     assert r["exchanges"][0]["decision"] == "not CORS" and "same-origin" in r["exchanges"][0]["reason"]
 
@@ -85,7 +87,7 @@ def test_the_upstreams_own_cors_headers_are_replaced(cli):
 
 def test_several_configurations_need_a_choice(cli):
     proc = run(cli, "explain", "--config", "envoy.yaml", "--origin", "http://localhost:3000")
-    assert proc.returncode == 2 and "holds 2 configurations" in proc.stderr and "1: envoy.yaml:" in proc.stderr
+    assert proc.returncode == 2 and "holds 3 configurations" in proc.stderr and "1: envoy.yaml:" in proc.stderr
     assert "api_star" in proc.stderr, proc.stderr
     for pick in ("1", "api_star", "cors_star"):
         code, r = run_json(cli, "explain", "--config", "envoy.yaml", "--filter", pick, "--origin",

@@ -96,13 +96,14 @@ def test_standard_input(cli):
 
 
 def test_the_projects_envoy_yaml(cli):
-    """Both filter configurations of the demo's envoy.yaml are found, as the filter gets them,
+    """The three filter configurations of the demo's envoy.yaml are found, as the filter gets them,
     and accepted; their only findings are notes (GET and POST need no preflight)."""
     code, report = run_json(cli, "lint", "--strict", "envoy.yaml")
     assert code == 0 and report["errors"] == report["warnings"] == 0, report
     configs = report["files"][0]["configurations"]
     assert [c["label"].split(": ", 1)[1] for c in configs] == [
-        "api › envoy.filters.http.wasm › cors", "api_star › envoy.filters.http.wasm › cors_star"]
+        "api › envoy.filters.http.wasm › cors", "api_star › envoy.filters.http.wasm › cors_star",
+        "api_dry › envoy.filters.http.wasm › cors_dry"]
     assert {p["code"] for c in configs for p in c["problems"]} == {"safelisted-method"}
     assert len(demo_stack.filter_policies()) == len(configs)
 

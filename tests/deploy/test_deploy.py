@@ -129,7 +129,7 @@ def test_compose_config(wasm, cli):
     mounted = next(Path(src) for src, dst, _ in e_mounts if dst == f"{work}/envoy.yaml")
     assert mounted.resolve() == demo_stack.ENVOY_YAML.resolve(), mounted
     report = lint(cli, mounted)
-    assert report["exit_code"] == 0 and report["configurations"] == 2 and report["errors"] == 0, report
+    assert report["exit_code"] == 0 and report["configurations"] == 3 and report["errors"] == 0, report
     for rel in ["envoy.yaml", *relative_files_of_envoy_yaml()]:
         inside = f"{work}/{rel}"
         covering = [(src, dst) for src, dst, _ in e_mounts if inside == dst or inside.startswith(dst.rstrip("/") + "/")]
@@ -165,7 +165,7 @@ def test_compose_config_with_the_test_profile():
 def test_lint_accepts_envoy_yaml(cli):
     """Both filter configurations of envoy.yaml are found and accepted by the filter's parser."""
     report = lint(cli, demo_stack.ENVOY_YAML)
-    assert (report["exit_code"], report["configurations"], report["errors"], report["warnings"]) == (0, 2, 0, 0)
+    assert (report["exit_code"], report["configurations"], report["errors"], report["warnings"]) == (0, 3, 0, 0)
 
 
 def test_demo_page_shows_the_policies_envoy_runs():
