@@ -1,6 +1,8 @@
 //! The properties every target asserts. A failed property panics with what was seen, which
 //! libFuzzer reports as a crash and saves the input.
 
+use std::sync::OnceLock;
+
 use serde_json::Value;
 
 use crate::api::{self, Edit, Outcome, ResponsePlan};
@@ -34,14 +36,6 @@ pub struct Accepted {
 /// why on one line; an accepted one obeys the documented rules and decides the same way
 /// after each parse.
 pub fn config(bytes: &[u8]) -> Option<Accepted> {
-    let accepted = parse_twice(bytes)?;
-    same_decisions(&accepted.value, &accepted.first, &accepted.second);
-    Some(accepted)
-}
-
-/// `config` without the probe requests (the engine target decides its own request with both
-/// parses).
-fn parse_twice(bytes: &[u8]) -> Option<Accepted> {
     let first = api::parse(bytes);
     let second = api::parse(bytes);
     match (first, second) {
@@ -59,6 +53,7 @@ fn parse_twice(bytes: &[u8]) -> Option<Accepted> {
             // serde_json reads the text the engine accepted (the engine's reader is stricter).
             let value: Value = serde_json::from_slice(bytes).expect("accepted but not JSON");
             obeys_the_rules(&value);
+            same_decisions(&value, &a, &b);
             Some(Accepted {
                 value,
                 first: a,
@@ -257,10 +252,60 @@ fn parse_path(path: &str) -> Option<Vec<Segment>> {
 
 /// The engine on one request and the upstream's response under the configuration `json`:
 /// everything the filter writes is checked against the configuration as the README states it.
-pub fn engine(json: &str, request: &[(&[u8], &[u8])], response: &[(&[u8], &[u8])]) {
-    if let Some(accepted) = parse_twice(json.as_bytes()) {
-        exchange(&accepted, json, request, response);
+/// When the configuration is refused, the request runs under one of the engine table's
+/// policies instead (`fallback` picks which), so that every input exercises the engine.
+pub fn engine(
+    json: &str,
+    fallback: usize,
+    request: &[(&[u8], &[u8])],
+    response: &[(&[u8], &[u8])],
+) {
+    // The request as the glue gets it: the host's serialized map, decoded.
+    let buf = api::encode_map(request);
+    assert_eq!(
+        api::decode_map(&buf).as_deref(),
+        Some(request),
+        "header map round trip"
+    );
+    // One parse here (the config targets check that two parses decide alike; the engine's
+    // time goes to the request).
+    match api::parse(json.as_bytes()) {
+        Ok(first) => {
+            let value: Value = serde_json::from_str(json).expect("accepted but not JSON");
+            obeys_the_rules(&value);
+            let second = first.clone();
+            exchange(
+                &Accepted {
+                    value,
+                    first,
+                    second,
+                },
+                json,
+                request,
+                response,
+            );
+        }
+        Err(_) => {
+            let table = table_policies();
+            let (text, accepted) = &table[fallback % table.len()];
+            exchange(accepted, text, request, response);
+        }
     }
+}
+
+/// The engine table's policies, parsed once.
+pub fn table_policies() -> &'static [(String, Accepted)] {
+    static TABLE: OnceLock<Vec<(String, Accepted)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        crate::seeds::engine_policies()
+            .iter()
+            .map(|(name, text)| {
+                let accepted = config(text.as_bytes())
+                    .unwrap_or_else(|| panic!("the engine table's {name} policy is refused"));
+                (text.clone(), accepted)
+            })
+            .collect()
+    })
 }
 
 /// The properties of one exchange under an accepted configuration (`json` is its text, for
