@@ -1,10 +1,13 @@
 //! Writes the seed corpus (`fuzz/corpus/<target>/`) from the unit tables in
 //! `tests/config.rs` and `tests/engine.rs`. Run it after changing those tables:
 //!
-//!     cargo +nightly run --manifest-path fuzz/Cargo.toml --bin make_seeds
+//!     cargo run --manifest-path fuzz/Cargo.toml --bin make_seeds
 //!
-//! Each seed is checked to read back as what it was written from.
+//! With `--check` it writes nothing and fails when the committed seeds differ from what the
+//! tables give (scripts/test runs that). Each seed is checked to read back as what it was
+//! written from.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -33,28 +36,20 @@ fn json_eq(a: &str, b: &str) -> bool {
     matches!((a, b), (Ok(a), Ok(b)) if a == b)
 }
 
-/// Empties `dir` (seed files only: the corpus directories hold nothing else).
-fn fresh(dir: &Path) {
-    if dir.exists() {
-        for entry in fs::read_dir(dir).expect("read corpus dir").flatten() {
-            fs::remove_file(entry.path()).expect("remove old seed");
-        }
-    }
-    fs::create_dir_all(dir).expect("create corpus dir");
-}
-
 fn main() {
+    let check = std::env::args().any(|a| a == "--check");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus");
     let dirs = ["config_bytes", "config_structured", "engine", "wire_decode"].map(|d| root.join(d));
-    for d in &dirs {
-        fresh(d);
-    }
     let [bytes_dir, structured_dir, engine_dir, wire_dir] = &dirs;
+    let mut files: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+    let mut write = |path: PathBuf, data: &[u8]| {
+        files.insert(path, data.to_vec());
+    };
 
     let configs = seeds::configurations();
     let (mut structured, mut skipped) = (0, 0);
     for (i, text) in configs.iter().enumerate() {
-        fs::write(bytes_dir.join(format!("config-{i:02}")), text).expect("write");
+        write(bytes_dir.join(format!("config-{i:02}")), text.as_bytes());
         let Some(spec) = ConfigSpec::from_json(text) else {
             continue;
         };
@@ -62,7 +57,7 @@ fn main() {
         spec.write(&mut w);
         let back = ConfigSpec::read(&mut Reader(&mut Unstructured::new(&w.0)));
         if json_eq(&back.render(), text) {
-            fs::write(structured_dir.join(format!("config-{i:02}")), &w.0).expect("write");
+            write(structured_dir.join(format!("config-{i:02}")), &w.0);
             structured += 1;
         } else {
             // Duplicate keys and values the structured form does not spell (config_bytes has them).
@@ -108,27 +103,70 @@ fn main() {
             case.name
         );
         let name = format!("case-{i:02}-{}", slug(&case.name));
-        fs::write(engine_dir.join(&name), &w.0).expect("write");
+        write(engine_dir.join(&name), &w.0);
 
         // The same request as the host's header map, for the decoder.
         let pairs = input.request_pairs();
         let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(n, v)| (&n[..], &v[..])).collect();
-        fs::write(wire_dir.join(&name), api::encode_map(&pairs)).expect("write");
+        write(wire_dir.join(&name), &api::encode_map(&pairs));
     }
     // Malformed maps: cut short, a count that lies, empty.
     let good = api::encode_map(&[
         (b":method", b"GET"),
         (b"origin", b"https://app.example.com"),
     ]);
-    fs::write(wire_dir.join("cut-short"), &good[..good.len() - 3]).expect("write");
+    write(wire_dir.join("cut-short"), &good[..good.len() - 3]);
     let mut lying = good.clone();
     lying[0] = 200;
-    fs::write(wire_dir.join("count-lies"), &lying).expect("write");
-    fs::write(wire_dir.join("empty"), b"").expect("write");
+    write(wire_dir.join("count-lies"), &lying);
+    write(wire_dir.join("empty"), b"");
 
     println!(
         "seeds: {} configurations ({structured} structured, {skipped} only as bytes), {} engine cases",
         configs.len(),
         cases.len()
     );
+    if check {
+        let mut stale = Vec::new();
+        for dir in &dirs {
+            for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+                if !files.contains_key(&entry.path()) {
+                    stale.push(format!(
+                        "{} is not made from the tables",
+                        entry.path().display()
+                    ));
+                }
+            }
+        }
+        for (path, data) in &files {
+            if fs::read(path).ok().as_ref() != Some(data) {
+                stale.push(format!("{} differs from the tables", path.display()));
+            }
+        }
+        if !stale.is_empty() {
+            eprintln!("{}", stale.join("\n"));
+            eprintln!(
+                "the seed corpus is out of date: cargo run --manifest-path fuzz/Cargo.toml --bin make_seeds"
+            );
+            std::process::exit(1);
+        }
+        println!("seeds: fuzz/corpus/ is up to date");
+        return;
+    }
+    for dir in &dirs {
+        fresh(dir);
+    }
+    for (path, data) in &files {
+        fs::write(path, data).expect("write seed");
+    }
+}
+
+/// Empties `dir` (seed files only: the corpus directories hold nothing else).
+fn fresh(dir: &Path) {
+    if dir.exists() {
+        for entry in fs::read_dir(dir).expect("read corpus dir").flatten() {
+            fs::remove_file(entry.path()).expect("remove old seed");
+        }
+    }
+    fs::create_dir_all(dir).expect("create corpus dir");
 }
