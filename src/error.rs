@@ -89,6 +89,10 @@ pub enum ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Field names in paths are printed as written, and a key may hold control characters
+        // (`"a\nb"`): escaped here, so that the message stays one log line.
+        use fmt::Write as _;
+        let f = &mut OneLine(f);
         match self {
             ConfigError::Empty => f.write_str(
                 "the configuration is empty; give at least {\"allow_origins\": [\"https://app.example.com\"]}",
@@ -136,6 +140,22 @@ impl fmt::Display for ConfigError {
                 "{path}: {entry} cannot go with allow_credentials: true: {why}, so every such site could read users' data; list the origins allowed"
             ),
         }
+    }
+}
+
+/// Writes through to a formatter with control characters escaped (`\u{a}`).
+struct OneLine<'a, 'b>(&'a mut fmt::Formatter<'b>);
+
+impl fmt::Write for OneLine<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if c.is_control() {
+                write!(self.0, "{}", c.escape_unicode())?;
+            } else {
+                fmt::Write::write_char(self.0, c)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -45,6 +45,11 @@ const REFUSED: &[(&str, &str)] = &[
         r#"{"allow_origins": ["https://a.com"], "extra": 1}"#,
         "extra: unknown field",
     ),
+    // A key with control characters is escaped in the message: it stays one log line.
+    (
+        "{\"allow_origins\": [\"https://a.com\"], \"a\\r\\nb\": 1}",
+        "a\\u{d}\\u{a}b: unknown field",
+    ),
     // Duplicate keys: the last would silently win.
     (
         r#"{"allow_origins": ["https://a.com"], "allow_credentials": false, "allow_credentials": true}"#,
