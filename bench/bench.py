@@ -3,14 +3,18 @@
 Run it with `bench/run` (see BENCHMARKS.md); `bench/run --help` lists the options.
 
 What one run does:
-  1. builds the filter and bench/empty-filter (release, wasm32-wasip1);
-  2. starts four Envoys side by side (loopback, ports chosen by Envoy, `--concurrency 1`, pinned
-     to core 0): no CORS filter, Envoy's native CORS filter with the equivalent policy, the empty
-     wasm filter (the floor of any wasm filter) and this filter;
-  3. checks once that each answers each request kind as expected (native and this filter really
-     apply CORS on the route);
-  4. drives each variant with wrk (pinned to core 1, bounded duration) for each request kind,
-     alternating variants over several rounds, and keeps the median req/s and latencies;
+  1. builds the filter and bench/empty-filter (release, wasm32-wasip1), and a copy of the empty
+     filter with only this filter's exports (scripts/wasm-shrink);
+  2. starts one Envoy per variant side by side (loopback, ports chosen by Envoy,
+     `--concurrency 1`, pinned to core 0): no CORS filter, Envoy's native CORS filter with the
+     equivalent policy, the same policy as a Lua script (bench/lua/cors.lua), the empty wasm
+     filter (the floor of any wasm filter) and this filter (`--variants` adds the trimmed empty
+     filter);
+  3. checks once that each answers each request kind as expected (native, Lua and this filter
+     really apply CORS on the route);
+  4. drives each variant for each request kind with wrk over HTTP/1.1 and h2load over HTTP/2
+     (pinned to core 1, bounded duration), alternating variants over several rounds, and keeps
+     the median req/s and latencies;
   5. measures Envoy's memory with 1 and 4 workers, and start-to-ready time with the small and
      the large policy (1,000 exact origins, 100 wildcards, 20 regexes);
   6. runs the engine micro-benchmarks (benches/engine.rs, criterion) with short timings;
@@ -1026,44 +1030,41 @@ def write_chart(res: dict[str, Any], path: Path) -> None:
     r = res["throughput"]["ratios"]
     colors = {"none": "#9e9e9e", "native": "#4c72b0", "lua": "#8172b3", "empty": "#dd8452", "empty-trimmed": "#f0b27a", "cors": "#55a868"}
     extra_colors = ["#8172b3", "#c44e52", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5.2), gridspec_kw={"width_ratios": [3, 2]})
+    fig, axes = plt.subplots(1, 2, figsize=(15, 5.6), gridspec_kw={"width_ratios": [3, 2]})
     ax = axes[0]
     width = 0.8 / len(variants)
     for i, v in enumerate(variants):
         xs = [j + (i - (len(variants) - 1) / 2) * width for j in range(len(kinds))]
-        med = [s[v["name"]][k]["median_rps"] / 1e3 for k in kinds]
-        lo = [m - s[v["name"]][k]["min_rps"] / 1e3 for m, k in zip(med, kinds)]
-        hi = [s[v["name"]][k]["max_rps"] / 1e3 - m for m, k in zip(med, kinds)]
+        cpu = [s[v["name"]][k]["cpu_us_per_req"] for k in kinds]
         col = colors.get(v["name"]) or extra_colors[i % len(extra_colors)]
-        bars = ax.bar(xs, med, width, yerr=[lo, hi], capsize=2, label=v["label"], color=col)
-        for b, k in zip(bars, kinds):
-            if v["name"] == "none" or "vs_none" not in r[k][v["name"]]:
+        bars = ax.bar(xs, cpu, width, label=v["label"], color=col)
+        for b_, k in zip(bars, kinds):
+            if v["name"] == "none" or "cpu_vs_none" not in r[k][v["name"]]:
                 continue
-            ratio = r[k][v["name"]]["vs_none"]
-            ax.text(b.get_x() + b.get_width() / 2, b.get_height() * 0.5, f"{ratio:.2f}", ha="center", va="center", fontsize=7, rotation=90, color="white")
+            ax.text(b_.get_x() + b_.get_width() / 2, b_.get_height() * 0.5, f"{r[k][v['name']]['cpu_vs_none']:.2f}",
+                    ha="center", va="center", fontsize=7, rotation=90, color="white")
     ax.set_xticks(range(len(kinds)))
-    ax.set_xticklabels(kinds)
-    ax.set_ylabel("thousand requests / s (median, min–max over rounds)")
-    ax.set_title("Throughput, one Envoy worker (numbers in bars: ratio to no filter)", fontsize=10)
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
-    ax.legend(fontsize=8, loc="upper center", ncol=min(4, len(variants)))
+    ax.set_xticklabels(kinds, rotation=20, ha="right")
+    ax.set_ylabel("Envoy CPU µs per request (median over rounds)")
+    ax.set_title("Cost per request, one Envoy worker (numbers in bars: no filter's cost / this variant's)", fontsize=10)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.15)
+    ax.legend(fontsize=8, loc="upper center", ncol=min(3, len(variants)))
     ax.grid(axis="y", alpha=0.3)
     ax = axes[1]
     for i, v in enumerate(variants):
         xs = [j + (i - (len(variants) - 1) / 2) * width for j in range(len(kinds))]
-        p99 = [s[v["name"]][k]["p99_us"] / 1e3 for k in kinds]
-        p50 = [s[v["name"]][k]["p50_us"] / 1e3 for k in kinds]
+        rps = [s[v["name"]][k]["median_rps"] / 1e3 for k in kinds]
         col = colors.get(v["name"]) or extra_colors[i % len(extra_colors)]
-        ax.bar(xs, p99, width, color=col, alpha=0.45)
-        ax.bar(xs, p50, width, color=col, label=v["label"])
+        ax.bar(xs, rps, width, color=col, label=v["label"])
     ax.set_xticks(range(len(kinds)))
-    ax.set_xticklabels(kinds)
-    ax.set_ylabel("latency (ms): solid p50, light p99")
-    ax.set_title("Latency at 32 connections", fontsize=10)
+    ax.set_xticklabels(kinds, rotation=20, ha="right")
+    ax.set_ylabel("thousand requests / s (median over rounds)")
+    ax.set_title("Throughput (32 requests in flight)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     meta = res["meta"]
     fig.suptitle(
-        f"cors-proxy-wasm vs Envoy native CORS — Envoy {meta['envoy_version']}, {meta['date']}, commit {meta['git_commit'][:10]}",
+        f"cors-proxy-wasm beside no filter, Envoy's native CORS filter, a Lua script and an empty wasm filter — "
+        f"Envoy {meta['envoy_version']}, {meta['date']}, commit {meta['git_commit'][:10]}",
         fontsize=11,
     )
     fig.tight_layout()

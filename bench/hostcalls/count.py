@@ -134,8 +134,13 @@ class Host:
 
     def give(self, data: bytes, ret_ptr: int, ret_size: int) -> None:
         """Hands `data` to the VM the way Envoy does: a buffer from proxy_on_memory_allocate."""
+        # Envoy's host takes `malloc` first, else `proxy_on_memory_allocate` (the SDK exports the
+        # latter on wasm32-wasip1, the former on wasm32-unknown-unknown).
+        name = "malloc" if "malloc" in self.exports else "proxy_on_memory_allocate"
         self.calls["→ VM proxy_on_memory_allocate"] += 1
-        addr = self.exports["proxy_on_memory_allocate"](self.store, len(data))
+        fuel = self.store.get_fuel()
+        addr = self.exports[name](self.store, len(data))
+        self.fuel["memory_allocate"] += fuel - self.store.get_fuel()
         self.memory.write(self.store, data, addr)
         self.write_u32(ret_ptr, addr)
         self.write_u32(ret_size, len(data))
