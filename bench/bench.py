@@ -3,14 +3,18 @@
 Run it with `bench/run` (see BENCHMARKS.md); `bench/run --help` lists the options.
 
 What one run does:
-  1. builds the filter and bench/empty-filter (release, wasm32-wasip1);
-  2. starts four Envoys side by side (loopback, ports chosen by Envoy, `--concurrency 1`, pinned
-     to core 0): no CORS filter, Envoy's native CORS filter with the equivalent policy, the empty
-     wasm filter (the floor of any wasm filter) and this filter;
-  3. checks once that each answers each request kind as expected (native and this filter really
-     apply CORS on the route);
-  4. drives each variant with wrk (pinned to core 1, bounded duration) for each request kind,
-     alternating variants over several rounds, and keeps the median req/s and latencies;
+  1. builds the filter and bench/empty-filter (release, wasm32-wasip1), and a copy of the empty
+     filter with only this filter's exports (scripts/wasm-shrink);
+  2. starts one Envoy per variant side by side (loopback, ports chosen by Envoy,
+     `--concurrency 1`, pinned to core 0): no CORS filter, Envoy's native CORS filter with the
+     equivalent policy, the same policy as a Lua script (bench/lua/cors.lua), the empty wasm
+     filter (the floor of any wasm filter) and this filter (`--variants` adds the trimmed empty
+     filter);
+  3. checks once that each answers each request kind as expected (native, Lua and this filter
+     really apply CORS on the route);
+  4. drives each variant for each request kind with wrk over HTTP/1.1 and h2load over HTTP/2
+     (pinned to core 1, bounded duration), alternating variants over several rounds, and keeps
+     the median req/s and latencies;
   5. measures Envoy's memory with 1 and 4 workers, and start-to-ready time with the small and
      the large policy (1,000 exact origins, 100 wildcards, 20 regexes);
   6. runs the engine micro-benchmarks (benches/engine.rs, criterion) with short timings;
@@ -54,9 +58,14 @@ CORS_WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "cors_proxy_wasm.was
 EMPTY_CRATE = BENCH / "empty-filter"
 EMPTY_TARGET = ROOT / "target" / "bench-empty-filter"
 EMPTY_WASM = EMPTY_TARGET / "wasm32-wasip1" / "release" / "empty_filter.wasm"
+# The same empty filter with only the exports this filter keeps (scripts/wasm-shrink): the floor
+# an SDK filter reaches once it exports only the callbacks a CORS filter needs.
+EMPTY_TRIMMED_WASM = EMPTY_TARGET / "wasm32-wasip1" / "release" / "empty_filter.trimmed.wasm"
+# The hand-written alternative: the bench policy as an Envoy Lua filter script.
+LUA_FILTER = BENCH / "lua" / "cors.lua"
 
 ENVOY_CPU = "0"  # Envoy (main thread and workers) runs here
-LOAD_CPU = "1"  # wrk and the micro-benchmarks run here
+LOAD_CPU = "1"  # wrk, h2load and the micro-benchmarks run here
 HZ = os.sysconf("SC_CLK_TCK")
 
 # ------------------------------------------------------------------------------------------------
@@ -143,8 +152,19 @@ BROWSER_HEADERS: list[tuple[str, str]] = [
 ]
 
 
+# HTTP/2 kinds are the same requests sent by h2load over cleartext HTTP/2 (prior knowledge):
+# "h2-allowed" is "allowed" over HTTP/2.
+H2 = "h2-"
+# h2load: 4 connections × 8 concurrent streams, the same 32 requests in flight as wrk's -c32.
+H2_CLIENTS, H2_STREAMS = 4, 8
+
+
+def base_kind(kind: str) -> str:
+    return kind[len(H2) :] if kind.startswith(H2) else kind
+
+
 def kind_headers(kind: str, header_set: str) -> tuple[str, list[tuple[str, str]]]:
-    method, headers = KINDS[kind]
+    method, headers = KINDS[base_kind(kind)]
     extra = BROWSER_HEADERS if header_set == "browser" else []
     return method, headers + extra
 
@@ -205,7 +225,7 @@ def envoy_binary() -> Path:
 class Variant:
     name: str  # short id used in results
     label: str  # for tables and the chart
-    kind: str  # "none" | "native" | "wasm"
+    kind: str  # "none" | "native" | "lua" | "wasm"
     wasm: Path | None = None
     policy: dict[str, Any] | None = None  # the filter's JSON (wasm) or the CorsPolicy (native)
     cors: bool = True  # expected to apply CORS (sanity check)
@@ -238,6 +258,16 @@ def bootstrap(v: Variant, route_mode: str) -> dict[str, Any]:
         route["typed_per_filter_config"] = {
             "envoy.filters.http.cors": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy", **(v.policy or {})}
         }
+    elif v.kind == "lua":
+        filters.append(
+            {
+                "name": "envoy.filters.http.lua",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+                    "default_source_code": {"inline_string": LUA_FILTER.read_text()},
+                },
+            }
+        )
     elif v.kind == "wasm":
         assert v.wasm is not None
         config = v.raw_config if v.raw_config is not None else json.dumps(v.policy or {})
@@ -433,7 +463,7 @@ def check(v: Variant, kind: str, seen: dict[str, Any]) -> str | None:
             return f"allowed origin not granted: {seen['headers']}"
     elif acao is not None:
         return f"{kind} granted: {seen['headers']}"
-    if v.kind == "wasm" and "origin" not in h.get("vary", "").lower():
+    if v.kind in ("wasm", "lua") and "origin" not in h.get("vary", "").lower():
         return f"no Vary: Origin: {seen['headers']}"
     return None
 
@@ -515,6 +545,61 @@ def run_wrk(envoy: Envoy, lua: Path, duration: int, connections: int, envoys: li
         "taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "2s",
         "-s", str(lua), f"http://127.0.0.1:{envoy.port}/",
     ]
+
+    def parse(out: subprocess.CompletedProcess) -> dict[str, Any]:
+        m = re.search(r"^WRKJSON (\{.*\})$", out.stdout, re.M)
+        if out.returncode != 0 or not m:
+            raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+        return json.loads(m.group(1))
+
+    return measured(envoy, cmd, duration, envoys, parse)
+
+
+def h2load_command(port: int, kind: str, header_set: str, duration: float, clients: int = H2_CLIENTS, streams: int = H2_STREAMS) -> list[str]:
+    method, headers = kind_headers(kind, header_set)
+    cmd = ["taskset", "-c", LOAD_CPU, "h2load", "-t1", f"-c{clients}", f"-m{streams}", f"-D{duration}"]
+    cmd += ["-H", f":method: {method}"]
+    for n, v in headers:
+        cmd += ["-H", f"{n.lower()}: {v}"]
+    return cmd + [f"http://127.0.0.1:{port}/"]
+
+
+def _h2_time(text: str) -> float:
+    """h2load's "811us" / "1.20ms" / "2.00s" → µs."""
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+
+
+def run_h2load(envoy: Envoy, kind: str, header_set: str, duration: int, envoys: list[Envoy]) -> dict[str, Any]:
+    """The kind's request over HTTP/2 (h2c, prior knowledge). h2load reports no percentiles: p50_us
+    holds its mean request time and p99_us its maximum."""
+    cmd = h2load_command(envoy.port, kind, header_set, duration)
+
+    def parse(out: subprocess.CompletedProcess) -> dict[str, Any]:
+        fin = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", out.stdout)
+        req = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout", out.stdout)
+        codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out.stdout)
+        times = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", out.stdout)
+        if out.returncode != 0 or not (fin and req and codes and times):
+            raise RuntimeError(f"h2load failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+        done = int(req.group(2))
+        return {
+            "requests": done,
+            "duration_us": float(fin.group(1)) * 1e6,
+            "errors": int(req.group(4)),  # failed: errored and timed out included
+            "non2xx": done - int(codes.group(1)),
+            "mean_us": _h2_time(times.group(3)),
+            "p50_us": _h2_time(times.group(3)),
+            "p99_us": _h2_time(times.group(2)),
+        }
+
+    return measured(envoy, cmd, duration, envoys, parse)
+
+
+def measured(envoy: Envoy, cmd: list[str], duration: int, envoys: list[Envoy], parse) -> dict[str, Any]:
+    """Runs a load generator against `envoy` and accounts for the CPU everyone used meanwhile."""
     ns0 = envoy.cpu_ns()
     b0, e0, c0, w0 = cpu_busy_ticks(), envoy.cpu_ticks(), children_ticks(), time.monotonic()
     others0 = sum(e.cpu_ticks() for e in envoys if e is not envoy)
@@ -523,16 +608,13 @@ def run_wrk(envoy: Envoy, lua: Path, duration: int, connections: int, envoys: li
     b1, e1, c1 = cpu_busy_ticks(), envoy.cpu_ticks(), children_ticks()
     ns1 = envoy.cpu_ns()
     others1 = sum(e.cpu_ticks() for e in envoys if e is not envoy)
-    m = re.search(r"^WRKJSON (\{.*\})$", out.stdout, re.M)
-    if out.returncode != 0 or not m:
-        raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-    r = json.loads(m.group(1))
+    r = parse(out)
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     env_cores = (e1 - e0) / HZ / wall
     wrk_cores = (c1 - c0) / HZ / wall
     ours = (e1 - e0) + (c1 - c0) + (others1 - others0)
     r["envoy_cpu"] = round(env_cores, 3)
-    r["wrk_cpu"] = round(wrk_cores, 3)
+    r["wrk_cpu"] = round(wrk_cores, 3)  # the load generator's (wrk or h2load)
     r["foreign_cpu"] = round(max(0.0, (b1 - b0) - ours) / HZ / wall, 3)
     r["us_per_req"] = 1e6 / r["rps"] if r["rps"] else float("nan")
     # Envoy's CPU time per request: what the filter costs, even when something else took turns
@@ -551,12 +633,13 @@ def build(skip: bool) -> None:
     else:
         log("building the filter: scripts/build (cargo build --release --target wasm32-wasip1, wasm-opt)")
         subprocess.run([str(ROOT / "scripts" / "build")], cwd=ROOT, check=True, timeout=1800)
-        log("building bench/empty-filter")
+        log("building bench/empty-filter, and a copy with only this filter's exports (scripts/wasm-shrink)")
         subprocess.run(
             ["cargo", "build", "--release", "--target", "wasm32-wasip1", "--target-dir", str(EMPTY_TARGET)],
             cwd=EMPTY_CRATE, check=True, timeout=1800,
         )
-    for p in (CORS_WASM, EMPTY_WASM):
+        subprocess.run([str(ROOT / "scripts" / "wasm-shrink"), str(EMPTY_WASM), str(EMPTY_TRIMMED_WASM)], check=True, timeout=600)
+    for p in (CORS_WASM, EMPTY_WASM, EMPTY_TRIMMED_WASM):
         if not p.is_file():
             sys.exit(f"bench: {p} is missing (build failed?)")
 
@@ -569,7 +652,13 @@ def throughput(args, binary: Path, workdir: Path, variants: list[Variant], kinds
     """Every round starts a fresh Envoy per variant: two Envoys running the same .wasm differ by
     up to ~1.5 µs per request (memory layout), so each variant's figure is a median over as
     many Envoy instances as rounds, not over one instance."""
-    luas = {k: lua_script(workdir, k, args.headers) for k in kinds}
+    luas = {k: lua_script(workdir, k, args.headers) for k in kinds if not k.startswith(H2)}
+
+    def drive(envoy: Envoy, kind: str, duration: int, envoys: list[Envoy]) -> dict[str, Any]:
+        if kind.startswith(H2):
+            return run_h2load(envoy, kind, args.headers, duration, envoys)
+        return run_wrk(envoy, luas[kind], duration, args.connections, envoys)
+
     quiet = QuietBudget(args.quiet_budget, args.quiet_wait, args.quiet_threshold)
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {v.name: {k: [] for k in kinds} for v in variants}
     discarded: list[dict[str, Any]] = []
@@ -591,6 +680,8 @@ def throughput(args, binary: Path, workdir: Path, variants: list[Variant], kinds
                 for v in variants:
                     sanity[v.name] = {}
                     for kind in kinds:
+                        if kind.startswith(H2):
+                            continue  # the same request as its HTTP/1.1 kind (h2load checks the status)
                         method, headers = kind_headers(kind, args.headers)
                         seen = one_request(envoys[v.name].port, method, headers)
                         err = check(v, kind, seen)
@@ -606,7 +697,7 @@ def throughput(args, binary: Path, workdir: Path, variants: list[Variant], kinds
             # Warm-up: every kind once on every fresh Envoy (allocator and caches settle).
             for v in variants:
                 for kind in kinds:
-                    run_wrk(envoys[v.name], luas[kind], args.warmup, args.connections, all_envoys)
+                    drive(envoys[v.name], kind, args.warmup, all_envoys)
 
             for kind in kinds:
                 # Rotate the order every round so no variant always runs first or last.
@@ -616,7 +707,7 @@ def throughput(args, binary: Path, workdir: Path, variants: list[Variant], kinds
                     n += 1
                     for attempt in range(args.retries + 1):
                         before = quiet.wait(all_envoys)
-                        r = run_wrk(envoys[v.name], luas[kind], args.duration, args.connections, all_envoys)
+                        r = drive(envoys[v.name], kind, args.duration, all_envoys)
                         r["round"] = rnd
                         r["foreign_before"] = round(before, 3)
                         if r["foreign_cpu"] <= args.quiet_threshold or attempt == args.retries or quiet.left <= 0:
@@ -813,7 +904,10 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
     s = res["throughput"]["summary"]
     r = res["throughput"]["ratios"]
     names = [v["name"] for v in res["variants"]]
-    L.append("## Throughput (median req/s; p50 / p99 latency at 32 connections)\n")
+    L.append(
+        "## Throughput (median req/s; HTTP/1.1: p50 / p99 latency at 32 connections; "
+        f"`{H2}` kinds, HTTP/2 by h2load, {H2_CLIENTS} connections × {H2_STREAMS} streams: mean / max request time)\n"
+    )
     L.append("| variant | " + " | ".join(kinds) + " |")
     L.append("|---|" + "---:|" * len(kinds))
     for n in names:
@@ -876,6 +970,8 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
     L.append("|---|---|---:|---|")
     for n in names:
         for k in kinds:
+            if k not in res["throughput"]["sanity"][n]:
+                continue  # an HTTP/2 kind: the same request as its HTTP/1.1 kind
             x = res["throughput"]["sanity"][n][k]
             hs = "; ".join(f"{a}: {b}" for a, b in x["headers"]) or "—"
             if x.get("problem"):
@@ -932,46 +1028,43 @@ def write_chart(res: dict[str, Any], path: Path) -> None:
     variants = res["variants"]
     s = res["throughput"]["summary"]
     r = res["throughput"]["ratios"]
-    colors = {"none": "#9e9e9e", "native": "#4c72b0", "empty": "#dd8452", "cors": "#55a868"}
+    colors = {"none": "#9e9e9e", "native": "#4c72b0", "lua": "#8172b3", "empty": "#dd8452", "empty-trimmed": "#f0b27a", "cors": "#55a868"}
     extra_colors = ["#8172b3", "#c44e52", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5.2), gridspec_kw={"width_ratios": [3, 2]})
+    fig, axes = plt.subplots(1, 2, figsize=(15, 5.6), gridspec_kw={"width_ratios": [3, 2]})
     ax = axes[0]
     width = 0.8 / len(variants)
     for i, v in enumerate(variants):
         xs = [j + (i - (len(variants) - 1) / 2) * width for j in range(len(kinds))]
-        med = [s[v["name"]][k]["median_rps"] / 1e3 for k in kinds]
-        lo = [m - s[v["name"]][k]["min_rps"] / 1e3 for m, k in zip(med, kinds)]
-        hi = [s[v["name"]][k]["max_rps"] / 1e3 - m for m, k in zip(med, kinds)]
+        cpu = [s[v["name"]][k]["cpu_us_per_req"] for k in kinds]
         col = colors.get(v["name"]) or extra_colors[i % len(extra_colors)]
-        bars = ax.bar(xs, med, width, yerr=[lo, hi], capsize=2, label=v["label"], color=col)
-        for b, k in zip(bars, kinds):
-            if v["name"] == "none" or "vs_none" not in r[k][v["name"]]:
+        bars = ax.bar(xs, cpu, width, label=v["label"], color=col)
+        for b_, k in zip(bars, kinds):
+            if v["name"] == "none" or "cpu_vs_none" not in r[k][v["name"]]:
                 continue
-            ratio = r[k][v["name"]]["vs_none"]
-            ax.text(b.get_x() + b.get_width() / 2, b.get_height() * 0.5, f"{ratio:.2f}", ha="center", va="center", fontsize=7, rotation=90, color="white")
+            ax.text(b_.get_x() + b_.get_width() / 2, b_.get_height() * 0.5, f"{r[k][v['name']]['cpu_vs_none']:.2f}",
+                    ha="center", va="center", fontsize=7, rotation=90, color="white")
     ax.set_xticks(range(len(kinds)))
-    ax.set_xticklabels(kinds)
-    ax.set_ylabel("thousand requests / s (median, min–max over rounds)")
-    ax.set_title("Throughput, one Envoy worker (numbers in bars: ratio to no filter)", fontsize=10)
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
-    ax.legend(fontsize=8, loc="upper center", ncol=min(4, len(variants)))
+    ax.set_xticklabels(kinds, rotation=20, ha="right")
+    ax.set_ylabel("Envoy CPU µs per request (median over rounds)")
+    ax.set_title("Cost per request, one Envoy worker (numbers in bars: no filter's cost / this variant's)", fontsize=10)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.15)
+    ax.legend(fontsize=8, loc="upper center", ncol=min(3, len(variants)))
     ax.grid(axis="y", alpha=0.3)
     ax = axes[1]
     for i, v in enumerate(variants):
         xs = [j + (i - (len(variants) - 1) / 2) * width for j in range(len(kinds))]
-        p99 = [s[v["name"]][k]["p99_us"] / 1e3 for k in kinds]
-        p50 = [s[v["name"]][k]["p50_us"] / 1e3 for k in kinds]
+        rps = [s[v["name"]][k]["median_rps"] / 1e3 for k in kinds]
         col = colors.get(v["name"]) or extra_colors[i % len(extra_colors)]
-        ax.bar(xs, p99, width, color=col, alpha=0.45)
-        ax.bar(xs, p50, width, color=col, label=v["label"])
+        ax.bar(xs, rps, width, color=col, label=v["label"])
     ax.set_xticks(range(len(kinds)))
-    ax.set_xticklabels(kinds)
-    ax.set_ylabel("latency (ms): solid p50, light p99")
-    ax.set_title("Latency at 32 connections", fontsize=10)
+    ax.set_xticklabels(kinds, rotation=20, ha="right")
+    ax.set_ylabel("thousand requests / s (median over rounds)")
+    ax.set_title("Throughput (32 requests in flight)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     meta = res["meta"]
     fig.suptitle(
-        f"cors-proxy-wasm vs Envoy native CORS — Envoy {meta['envoy_version']}, {meta['date']}, commit {meta['git_commit'][:10]}",
+        f"cors-proxy-wasm beside no filter, Envoy's native CORS filter, a Lua script and an empty wasm filter — "
+        f"Envoy {meta['envoy_version']}, {meta['date']}, commit {meta['git_commit'][:10]}",
         fontsize=11,
     )
     fig.tight_layout()
@@ -991,15 +1084,19 @@ def git(*args: str) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="short run (~2 min): 2 rounds × 2 s, fewer repetitions")
-    ap.add_argument("--rounds", type=int, help="rounds over all variants and kinds, each with fresh Envoys (default 5; quick 2)")
-    ap.add_argument("--duration", type=int, help="seconds per wrk run (default 4; quick 2)")
+    ap.add_argument("--quick", action="store_true", help="short run (~6 min): 2 rounds × 2 s, fewer repetitions, no micro-benchmarks")
+    ap.add_argument("--rounds", type=int, help="rounds over all variants and kinds, each with fresh Envoys (default 4; quick 2)")
+    ap.add_argument("--duration", type=int, help="seconds per wrk or h2load run (default 3; quick 2)")
     ap.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per variant and kind (default 1)")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     ap.add_argument("--route", choices=["local", "direct"], default="local", help="local: route entry + health_check local 200 (default); direct: direct_response route")
     ap.add_argument("--headers", choices=["minimal", "browser"], default="minimal", help="minimal: Host + the CORS headers (default); browser: + 12 headers a browser sends")
     ap.add_argument("--kinds", default=",".join(KINDS), help="comma-separated request kinds")
-    ap.add_argument("--variants", default="none,native,empty,cors", help="comma-separated subset of none,native,empty,cors")
+    ap.add_argument("--protocols", default="h1,h2", help="h1 (wrk), h2 (h2load, cleartext HTTP/2), or both (default h1,h2)")
+    ap.add_argument(
+        "--variants", default="none,native,lua,empty,cors",
+        help="comma-separated subset of none,native,lua,empty,empty-trimmed,cors (default none,native,lua,empty,cors)",
+    )
     ap.add_argument(
         "--extra", action="append", default=[], metavar="NAME=PATH.wasm[@CONFIG]",
         help="another wasm filter, configured with this filter's policy or with the string CONFIG (repeatable)",
@@ -1030,16 +1127,21 @@ def main() -> int:
         write_markdown(res, out / "results.md")
         write_chart(res, out / "chart.png")
         return 0
-    args.rounds = args.rounds or (2 if args.quick else 5)
-    args.duration = args.duration or (2 if args.quick else 4)
+    args.rounds = args.rounds or (2 if args.quick else 4)
+    args.duration = args.duration or (2 if args.quick else 3)
+    args.skip_micro = args.skip_micro or args.quick
     args.configure_reps = args.configure_reps or (3 if args.quick else 7)
     kinds = [k for k in args.kinds.split(",") if k]
     for k in kinds:
         if k not in KINDS:
             ap.error(f"unknown kind {k!r}; kinds: {', '.join(KINDS)}")
-    for tool in ("wrk", "taskset", "cargo"):
+    protocols = [p for p in args.protocols.split(",") if p]
+    if not protocols or any(p not in ("h1", "h2") for p in protocols):
+        ap.error("--protocols: h1, h2 or h1,h2")
+    kinds = ([k for k in kinds] if "h1" in protocols else []) + ([H2 + k for k in kinds] if "h2" in protocols else [])
+    for tool in ("wrk", "h2load", "taskset", "cargo"):
         if shutil.which(tool) is None:
-            sys.exit(f"bench: {tool} not found (apt-get install -y wrk util-linux; Rust via rustup)")
+            sys.exit(f"bench: {tool} not found (apt-get install -y wrk nghttp2-client util-linux; Rust via rustup)")
     if (os.cpu_count() or 1) < 2:
         sys.exit("bench: needs 2 cores (Envoy on core 0, wrk on core 1)")
 
@@ -1054,9 +1156,14 @@ def main() -> int:
     all_variants = {
         "none": Variant("none", "no CORS filter", "none", cors=False),
         "native": Variant("native", "Envoy native CORS", "native", policy=nsmall),
+        "lua": Variant("lua", "Lua CORS script", "lua"),
         "empty": Variant("empty", "empty wasm filter", "wasm", EMPTY_WASM, {}, cors=False),
+        "empty-trimmed": Variant("empty-trimmed", "empty wasm filter, this filter's exports", "wasm", EMPTY_TRIMMED_WASM, {}, cors=False),
         "cors": Variant("cors", "cors-proxy-wasm", "wasm", CORS_WASM, small),
     }
+    for n in args.variants.split(","):
+        if n and n not in all_variants:
+            ap.error(f"unknown variant {n!r}; variants: {', '.join(all_variants)}")
     variants = [all_variants[n] for n in args.variants.split(",") if n]
     for spec in args.extra:
         name, _, rest = spec.partition("=")
@@ -1086,6 +1193,7 @@ def main() -> int:
             "kernel": platform.release(),
             "envoy_version": m.group(1) if m else envoy_version.strip(),
             "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()[0] if shutil.which("wrk") else "",
+            "h2load": subprocess.run(["h2load", "--version"], capture_output=True, text=True).stdout.strip(),
             "args": vars(args),
             "route_desc": "route entry answered by a local 200 from the health_check filter after the CORS filter"
             if args.route == "local"
@@ -1093,10 +1201,14 @@ def main() -> int:
         },
         "kinds": kinds,
         "variants": [{"name": v.name, "label": v.label, "kind": v.kind, "wasm": str(v.wasm) if v.wasm else None} for v in variants],
-        "wasm_sizes": {"cors_proxy_wasm.wasm": CORS_WASM.stat().st_size, "empty_filter.wasm": EMPTY_WASM.stat().st_size},
+        "wasm_sizes": {
+            "cors_proxy_wasm.wasm": CORS_WASM.stat().st_size,
+            "empty_filter.wasm": EMPTY_WASM.stat().st_size,
+            "empty_filter.trimmed.wasm": EMPTY_TRIMMED_WASM.stat().st_size,
+        },
     }
     for v in variants:
-        if v.wasm and v.name not in ("cors", "empty", "cors-large"):
+        if v.wasm and v.name not in ("cors", "empty", "empty-trimmed", "cors-large"):
             res["wasm_sizes"][f"{v.name}.wasm"] = v.wasm.stat().st_size
     log(f"wasm sizes: {res['wasm_sizes']}")
     try:
@@ -1105,7 +1217,7 @@ def main() -> int:
         tp.update(summarize(variants, kinds, tp["runs"]))
         res["throughput"] = tp
         if not args.skip_memory:
-            mem_variants = [all_variants[n] for n in ("none", "native", "empty", "cors")]
+            mem_variants = [all_variants[n] for n in ("none", "native", "lua", "empty", "cors")]
             mem_variants.append(Variant("native-large", "native CORS, large policy", "native", policy=native_large_policy()))
             mem_variants.append(Variant("cors-large", "cors-proxy-wasm, large policy", "wasm", CORS_WASM, large_policy()))
             res["memory"] = memory(args, binary, workdir, mem_variants, args.headers)
@@ -1113,6 +1225,7 @@ def main() -> int:
             cfg_variants = [
                 all_variants["none"],
                 all_variants["native"],
+                all_variants["lua"],
                 Variant("native-large", "native CORS, large policy", "native", policy=native_large_policy()),
                 all_variants["empty"],
                 all_variants["cors"],

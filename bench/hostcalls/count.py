@@ -7,10 +7,18 @@ For each request kind of bench/run (preflight, allowed, disallowed, no-origin, p
 allowed request whose upstream already sent `Vary` and `Access-Control-*` headers) it drives
 one stream as Envoy does: context create, request headers, and the response headers of either
 the upstream (a local 200 like the benchmark route's) or the filter's own local reply (Envoy runs
-the filter's response callback on that too), then log, done, delete. It prints every host call
-(`proxy_*`, WASI) made between context create and delete, and the host → VM entries: the
-callbacks themselves and `proxy_on_memory_allocate` (the host asks the VM for a buffer to
-return data in; in Envoy each such entry costs about as much as a callback).
+the filter's response callback on that too), then log, done, delete. The streamed kind also
+carries a request and a response body in STREAM_CHUNKS data frames each and response
+trailers, as a gRPC stream does. Like proxy-wasm-cpp-host (Envoy's wasm host), it enters the VM
+only for the callbacks the module exports. It prints every host call (`proxy_*`, WASI) made
+between context create and delete, and the host → VM entries: the callbacks themselves and
+`proxy_on_memory_allocate` (the host asks the VM for a buffer to return data in; in Envoy each
+such entry costs about as much as a callback).
+
+It also counts the wasm instructions the module executes per request (wasmtime's fuel: one
+unit per operator, host calls excluded). That figure does not depend on the machine's load, so
+it compares two builds of the same code exactly where timings on a busy machine cannot: what
+differs between them per request is these instructions, the host calls being the same.
 
 Counters flushed on the tick (proxy_increment_metric) are counted separately, per tick.
 """
@@ -31,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import SMALL_POLICY, kind_headers  # noqa: E402
 
 OK, NOT_FOUND, BAD_ARGUMENT = 0, 1, 2
+FUEL = 10**15  # never runs out; what a stream uses is read from the difference
 REQ, RESP = 0, 2  # MapType::HttpRequestHeaders, HttpResponseHeaders
 PLUGIN_CONFIGURATION = 7
 
@@ -51,6 +60,9 @@ def request(kind: str) -> list[tuple[str, str]]:
     return [(":method", method)] + [(n.lower(), v) for n, v in headers]
 
 
+# Data frames each way in the streamed kind.
+STREAM_CHUNKS = 10
+
 KINDS = {
     "preflight": (request("preflight"), LOCAL_200),
     "allowed": (request("allowed"), LOCAL_200),
@@ -59,6 +71,10 @@ KINDS = {
     "allowed, upstream sent Vary + ACAO": (
         request("allowed"),
         LOCAL_200 + [("vary", "Accept-Encoding"), ("access-control-allow-origin", "*"), ("access-control-max-age", "5")],
+    ),
+    f"allowed, streamed: {STREAM_CHUNKS} data frames each way + trailers": (
+        [(":method", "POST"), ("origin", "https://app.example.com"), ("content-type", "application/grpc")],
+        [(":status", "200"), ("content-type", "application/grpc")],
     ),
 }
 
@@ -90,11 +106,15 @@ def decode_map(buf: bytes) -> list[tuple[str, str]]:
 
 class Host:
     def __init__(self, wasm: Path, configuration: bytes):
-        self.engine = wasmtime.Engine()
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        self.engine = wasmtime.Engine(config)
         self.store = wasmtime.Store(self.engine)
+        self.store.set_fuel(FUEL)
         self.module = wasmtime.Module.from_file(self.engine, str(wasm))
         self.linker = wasmtime.Linker(self.engine)
         self.calls: Counter[str] = Counter()
+        self.fuel: Counter[str] = Counter()  # instructions per callback (memory allocations included)
         self.maps: dict[int, list[tuple[str, str]]] = {REQ: [], RESP: []}
         self.local_reply: tuple[int, list[tuple[str, str]]] | None = None
         self.configuration = configuration
@@ -114,8 +134,13 @@ class Host:
 
     def give(self, data: bytes, ret_ptr: int, ret_size: int) -> None:
         """Hands `data` to the VM the way Envoy does: a buffer from proxy_on_memory_allocate."""
+        # Envoy's host takes `malloc` first, else `proxy_on_memory_allocate` (the SDK exports the
+        # latter on wasm32-wasip1, the former on wasm32-unknown-unknown).
+        name = "malloc" if "malloc" in self.exports else "proxy_on_memory_allocate"
         self.calls["→ VM proxy_on_memory_allocate"] += 1
-        addr = self.exports["proxy_on_memory_allocate"](self.store, len(data))
+        fuel = self.store.get_fuel()
+        addr = self.exports[name](self.store, len(data))
+        self.fuel["memory_allocate"] += fuel - self.store.get_fuel()
         self.memory.write(self.store, data, addr)
         self.write_u32(ret_ptr, addr)
         self.write_u32(ret_size, len(data))
@@ -217,8 +242,17 @@ class Host:
 
     # -- driving --
     def call(self, export: str, *args):
+        """Enters the VM, unless the module does not export the callback: then the host skips
+        it (proxy-wasm-cpp-host's ContextBase::onLog, onDone, onRequestBody... return at once)."""
+        func = self.exports.get(export)
+        if func is None:
+            return None
         self.calls[f"→ VM {export}"] += 1
-        return self.exports[export](self.store, *args)
+        fuel = self.store.get_fuel()
+        try:
+            return func(self.store, *args)
+        finally:
+            self.fuel[export] += fuel - self.store.get_fuel()
 
     def start(self) -> None:
         if "_initialize" in self.exports:
@@ -229,22 +263,34 @@ class Host:
         if not ok:
             raise SystemExit(f"the plugin refused its configuration: {self.logs[-3:]}")
 
-    def stream(self, ctx: int, request, response) -> tuple[Counter[str], dict[str, object]]:
+    def stream(self, ctx: int, kind: str, request, response) -> tuple[Counter[str], dict[str, object]]:
         self.calls.clear()
+        self.fuel.clear()
         self.maps = {REQ: BASE_REQUEST + list(request), RESP: []}
         self.local_reply = None
+        fuel0 = self.store.get_fuel()
         self.call("proxy_on_context_create", ctx, 1)
-        self.call("proxy_on_request_headers", ctx, len(self.maps[REQ]), 1)
+        streamed = "streamed" in kind
+        self.call("proxy_on_request_headers", ctx, len(self.maps[REQ]), 0 if streamed else 1)
+        if streamed and self.local_reply is None:
+            for i in range(STREAM_CHUNKS):
+                self.call("proxy_on_request_body", ctx, 64, int(i == STREAM_CHUNKS - 1))
         if self.local_reply is not None:
             status, headers = self.local_reply
             self.maps[RESP] = [(":status", str(status))] + headers + [("content-length", "0")]
         else:
             self.maps[RESP] = list(response)
-        self.call("proxy_on_response_headers", ctx, len(self.maps[RESP]), 1)
+        self.call("proxy_on_response_headers", ctx, len(self.maps[RESP]), 0 if streamed else 1)
+        if streamed and self.local_reply is None:
+            for _ in range(STREAM_CHUNKS):
+                self.call("proxy_on_response_body", ctx, 64, 0)
+            self.call("proxy_on_response_trailers", ctx, 1)
         self.call("proxy_on_log", ctx)
         self.call("proxy_on_done", ctx)
         self.call("proxy_on_delete", ctx)
         final = {
+            "wasm_instructions": fuel0 - self.store.get_fuel(),
+            "wasm_instructions_by_callback": dict(self.fuel),
             "local_reply": self.local_reply is not None,
             "response": [f"{k}: {v}" for k, v in self.maps[RESP] if k.startswith("access-control-") or k == "vary" or k == ":status"],
         }
@@ -273,14 +319,16 @@ def main() -> int:
         for i, (kind, (request, response)) in enumerate(KINDS.items()):
             # A few streams first, so one-time work (hash keys, allocator growth) is not counted.
             for j in range(3):
-                host.stream(100 + 10 * i + j, request, response)
-            calls, final = host.stream(200 + i, request, response)
+                host.stream(100 + 10 * i + j, kind, request, response)
+            calls, final = host.stream(200 + i, kind, request, response)
             proxy = {k: v for k, v in calls.items() if not k.startswith("→")}
             entries = {k[5:]: v for k, v in calls.items() if k.startswith("→")}
             results[name][kind] = {"host_calls": proxy, "vm_entries": entries, **final}
             print(f"  {kind}:")
             print(f"    host calls ({sum(proxy.values())}): " + ", ".join(f"{k} ×{v}" for k, v in sorted(proxy.items())))
             print(f"    host → VM entries ({sum(entries.values())}): " + ", ".join(f"{k} ×{v}" for k, v in sorted(entries.items())))
+            by = ", ".join(f"{k.removeprefix('proxy_on_')} {v:,}" for k, v in sorted(final["wasm_instructions_by_callback"].items()))
+            print(f"    wasm instructions executed: {final['wasm_instructions']:,} ({by})")
             print(f"    {'local reply; ' if final['local_reply'] else ''}response: {'; '.join(final['response'])}")
         t = host.tick()
         results[name]["tick"] = dict(t)

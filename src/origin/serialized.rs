@@ -38,7 +38,10 @@ pub struct OriginParts<'a> {
 /// Splits `scheme://host[:port]` with nothing after it; `None` for anything else. Shape only:
 /// case, default ports and IP forms are checked by [`is_browser_origin`].
 pub fn split_origin(origin: &str) -> Option<OriginParts<'_>> {
-    let (scheme, rest) = origin.split_once("://")?;
+    // The scheme ends at the first `:` (it cannot contain one), so a one-byte search does what
+    // `split_once("://")` did, without its substring searcher on every request.
+    let (scheme, rest) = origin.split_once(':')?;
+    let rest = rest.strip_prefix("//")?;
     if !is_scheme(scheme) {
         return None;
     }
