@@ -209,7 +209,10 @@ impl PolicySet {
         let mut from = 0;
         while let Some(dot) = host[from..].find('.') {
             from += dot + 1;
-            add(self.index.subdomains.get(&host[from..]));
+            // `*.domain` covers subdomains only: something before the dot (`.domain` is none).
+            if from > 1 {
+                add(self.index.subdomains.get(&host[from..]));
+            }
         }
         if n > MAX_LISTS {
             // A host with more labels than lists kept: try every entry, in order.
