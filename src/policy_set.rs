@@ -151,7 +151,8 @@ impl PolicySet {
             return top;
         }
         let path = request_path(req.path);
-        let origin = req.origin_str();
+        // An empty `Origin` is none, as in `Policy::decide`: no entry's origins allow it.
+        let origin = req.origin_str().filter(|o| !o.is_empty());
         let mut first = None;
         let mut outcome = None;
         self.for_each_candidate(request_host(req.authority), |i| {
