@@ -187,13 +187,18 @@ impl PolicySet {
     /// configuration order, until it returns `true`.
     fn for_each_candidate<'s>(&'s self, host: &[u8], mut visit: impl FnMut(usize) -> bool) {
         let mut buf = [0u8; 256];
+        let long;
         let host = match buf.get_mut(..host.len()) {
             Some(lower) => {
                 lower.copy_from_slice(host);
                 lower.make_ascii_lowercase();
                 std::str::from_utf8(lower).unwrap_or("")
             }
-            None => "",
+            // A longer host still matches a `*.domain` entry: lower-cased on the heap.
+            None => {
+                long = String::from_utf8(host.to_ascii_lowercase()).unwrap_or_default();
+                long.as_str()
+            }
         };
         let mut lists: [&'s [usize]; MAX_LISTS] = [&[]; MAX_LISTS];
         let mut n = 0;
