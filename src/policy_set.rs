@@ -151,7 +151,8 @@ impl PolicySet {
             return top;
         }
         let path = request_path(req.path);
-        let origin = req.origin_str();
+        // An empty `Origin` is none, as in `Policy::decide`: no entry's origins allow it.
+        let origin = req.origin_str().filter(|o| !o.is_empty());
         let mut first = None;
         let mut outcome = None;
         self.for_each_candidate(request_host(req.authority), |i| {
@@ -186,13 +187,18 @@ impl PolicySet {
     /// configuration order, until it returns `true`.
     fn for_each_candidate<'s>(&'s self, host: &[u8], mut visit: impl FnMut(usize) -> bool) {
         let mut buf = [0u8; 256];
+        let long;
         let host = match buf.get_mut(..host.len()) {
             Some(lower) => {
                 lower.copy_from_slice(host);
                 lower.make_ascii_lowercase();
                 std::str::from_utf8(lower).unwrap_or("")
             }
-            None => "",
+            // A longer host still matches a `*.domain` entry: lower-cased on the heap.
+            None => {
+                long = String::from_utf8(host.to_ascii_lowercase()).unwrap_or_default();
+                long.as_str()
+            }
         };
         let mut lists: [&'s [usize]; MAX_LISTS] = [&[]; MAX_LISTS];
         let mut n = 0;
@@ -209,7 +215,10 @@ impl PolicySet {
         let mut from = 0;
         while let Some(dot) = host[from..].find('.') {
             from += dot + 1;
-            add(self.index.subdomains.get(&host[from..]));
+            // `*.domain` covers subdomains only: something before the dot (`.domain` is none).
+            if from > 1 {
+                add(self.index.subdomains.get(&host[from..]));
+            }
         }
         if n > MAX_LISTS {
             // A host with more labels than lists kept: try every entry, in order.

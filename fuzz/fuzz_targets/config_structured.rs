@@ -1,8 +1,9 @@
 //! The configuration parser on structured JSON: every policy field with values of its own
 //! type (and sometimes not), origin entries of every form (exact, wildcard, `null`, `*`,
-//! matcher objects with every kind, regexes built from pieces), unknown and repeated fields.
-//! The properties of `config_bytes`, and a refusal names a field path that is in the
-//! configuration.
+//! matcher objects with every kind, regexes built from pieces), `policies` entries (`match`
+//! with hosts and paths, names, `"cors": false`, overriding fields), `mode`, `debug_header`,
+//! unknown and repeated fields. The properties of `config_bytes`, and a refusal names a field
+//! path that is in the configuration.
 #![no_main]
 
 use cors_proxy_wasm_fuzz::check;

@@ -1,9 +1,12 @@
-//! The engine: a structured configuration (only accepted ones go further), a request (method,
-//! `Origin` lines made from the policy's own entries and then edited, preflight headers,
-//! `Upgrade`, `Sec-Fetch-Site`, `X-Forwarded-Proto`, anything else), and the upstream's
-//! response headers, run as the glue runs them. Every grant, header value and outcome is
-//! checked against the configuration (`check::exchange`). A request whose configuration is
-//! refused runs under one of the engine table's policies.
+//! The engine: a structured configuration with `policies`, `mode` and `debug_header` (only
+//! accepted ones go further), a request (method, `:authority` and `:path` made from the
+//! entries' hosts and paths and then edited, `Origin` lines made from the configuration's own
+//! origin entries and then edited, preflight headers, `Upgrade`, `Sec-Fetch-Site`,
+//! `X-Forwarded-Proto`, anything else), and the upstream's response headers, run as the glue
+//! runs them. The policy that decides is checked against the README's selection rule, and
+//! every grant, header value and outcome against that policy (`check::exchange`); dry run and
+//! `"cors": false` change nothing. A request whose configuration is refused runs under one of
+//! the unit tables' policies.
 #![no_main]
 
 use cors_proxy_wasm_fuzz::check;

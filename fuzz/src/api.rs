@@ -1,31 +1,48 @@
 //! The only place the fuzz targets touch the filter's engine API: parsing a configuration,
-//! picking the policy that applies to a request, running a request and its response through
-//! the engine as the glue does. A change of that API (a configuration holding several
-//! policies and a selection step) is adapted here, in a few lines.
+//! selecting and deciding, the response edits, and running a request and its response through
+//! the engine as the glue does (`tests/support`'s `exchange`).
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
 pub use cors_proxy_wasm::config::parse;
-pub use cors_proxy_wasm::decision::{Decision, Outcome, ResponsePlan};
+pub use cors_proxy_wasm::decision::{
+    Decision, DenyReason, Expected, Outcome, Plan, PolicyId, ResponsePlan,
+};
+pub use cors_proxy_wasm::dry_run::Verdict;
 pub use cors_proxy_wasm::error::ConfigError;
-pub use cors_proxy_wasm::policy::Policy;
+pub use cors_proxy_wasm::policy_set::{PolicySet, Selection};
 pub use cors_proxy_wasm::request::Request;
 pub use cors_proxy_wasm::response::Edit;
 pub use cors_proxy_wasm::wire::decode_map;
 pub use support::{Exchange, apply_edits, encode_map, exchange};
 
 /// What `parse` returns when a configuration is accepted.
-pub type Config = Policy;
+pub type Config = PolicySet;
 
-/// The policy that decides `request` (today a configuration is one policy).
-pub fn select<'c>(config: &'c Config, _request: &[(&[u8], &[u8])]) -> &'c Policy {
-    config
+/// The engine's selection for a request.
+pub fn select(config: &Config, request: &Request<'_>) -> Selection {
+    config.select(request)
 }
 
-/// The policy's `Access-Control-Allow-Credentials` setting.
-pub fn credentials(policy: &Policy) -> bool {
-    policy.credentials()
+/// The engine's decision for a request (selection, the policy's decision, dry-run and
+/// decision-header shaping).
+pub fn decide<'c, 'r>(config: &'c Config, request: &Request<'r>) -> Decision<'c, 'r> {
+    config.decide(request)
+}
+
+/// The response edits for a plan, as the glue asks for them.
+pub fn response_edits<'a>(
+    config: &'a Config,
+    plan: &'a ResponsePlan,
+    headers: &[(&'a [u8], &'a [u8])],
+) -> Vec<Edit<'a>> {
+    config.response_edits(plan, headers)
+}
+
+/// In dry run, how the application's response compares with what the policy would have sent.
+pub fn dry_run_check(config: &Config, plan: &ResponsePlan, headers: &[(&[u8], &[u8])]) -> Verdict {
+    config.dry_run_check(plan, headers)
 }
 
 /// The field path a refusal names, if it names one.
@@ -49,15 +66,4 @@ pub fn error_path(error: &ConfigError) -> Option<&str> {
 /// that is absent, not one that is there).
 pub fn is_missing(error: &ConfigError) -> bool {
     matches!(error, ConfigError::Missing { .. })
-}
-
-pub use cors_proxy_wasm::decision::DenyReason;
-
-/// The response edits for a plan, as the glue asks for them.
-pub fn response_edits<'a>(
-    policy: &'a Policy,
-    plan: &'a ResponsePlan,
-    headers: &[(&'a [u8], &'a [u8])],
-) -> Vec<Edit<'a>> {
-    policy.response_edits(plan, headers)
 }

@@ -1,7 +1,8 @@
 //! Structured fuzz inputs: configurations, requests and responses read from the fuzzer's
 //! bytes with `arbitrary`'s `Unstructured`, so that most inputs are well-formed JSON whose
 //! fields have the right types and the fuzzer's effort goes into the values (origin entries of
-//! every form, matcher objects, regexes, name lists, numbers at their limits).
+//! every form, matcher objects, regexes, name lists, numbers at their limits, `policies`
+//! entries with hosts and paths that the requests' `:authority` and `:path` come close to).
 //!
 //! Every value is read with a small, fixed byte format (a tag byte, a length byte, raw bytes),
 //! and every type can also be written back in that format: the seed corpus holds the unit
@@ -174,6 +175,113 @@ pub const FIELDS: [&str; 11] = [
     "unmatched_preflight",
     "disallowed_origin",
     "websocket_origin_check",
+];
+
+/// The top-level fields besides the policy fields.
+pub const FILTER_FIELDS: [&str; 3] = ["policies", "mode", "debug_header"];
+
+const MODES: &[&str] = &["enforce", "dry_run", "Enforce", "dry-run", "", "audit"];
+
+/// Entry names: the unit tables', a repeated one, and what a name may not be.
+const ENTRY_NAMES: &[&str] = &[
+    "partner",
+    "admin",
+    "health",
+    "assets",
+    "p1",
+    "p2",
+    "me",
+    "x-y_Z9",
+    "a b",
+    "",
+    "caf\u{e9}",
+    "a.b",
+    "p1",
+];
+
+/// `match.hosts` entries: the unit tables', their wildcards and IP forms, and near misses
+/// (a port, a wildcard over a top-level domain or an address, an inner `*`, not a name).
+const HOSTS: &[&str] = &[
+    "api.example.com",
+    "*.example.com",
+    "partner.example.com",
+    "*.partner.example.com",
+    "static.example.com",
+    "app.example.com",
+    "example.com",
+    "localhost",
+    "127.0.0.1",
+    "[::1]",
+    "[2001:db8::1]",
+    "API.Example.COM",
+    "*.Example.com",
+    "a.com",
+    "other.test",
+    "xn--bcher-kva.example",
+    "a_b.example.com",
+    "api.example.com:8080",
+    "*.com",
+    "*.10.0.0.1",
+    "*",
+    "",
+    "a b",
+    "api.*.com",
+    "127.1",
+    "[0:0::1]",
+    "-.example.com",
+    "example.com.",
+];
+
+/// `match.path_prefix` values.
+const PATH_PREFIXES: &[&str] = &[
+    "/", "/healthz", "/admin/", "/a", "/v1/", "/api", "/admin", "/A", "/b/", "api", "", "*",
+];
+
+/// Pieces of `match.path_regex` values, and for each a text it matches (so that requests can
+/// be made that the regex matches).
+const PATH_REGEX_PIECES: &[&str] = &[
+    "/v[0-9]+",
+    "/public",
+    "/.*",
+    "(/.*)?",
+    "/admin",
+    "/b",
+    "[a-z]+",
+    "/items/[0-9]+",
+    "\\.",
+    "(?i)",
+    "|",
+    ")",
+    "(",
+    ".*",
+    "$",
+    "^",
+    "?",
+    "/",
+    "(?x)",
+    "a)|(.*",
+];
+const PATH_REGEX_EXAMPLES: &[&str] = &[
+    "/v2",
+    "/public",
+    "/x",
+    "",
+    "/admin",
+    "/b",
+    "abc",
+    "/items/42",
+    ".",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "/",
+    "",
+    "",
 ];
 
 /// Raw JSON number-ish tokens around every limit of `max_age` and `preflight_status`.
@@ -385,7 +493,11 @@ pub struct FieldSpec {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldName {
+    /// A policy field (`FIELDS`).
     Known(u8),
+    /// A filter-wide field: `policies` (0 and 1, so that it is the most frequent), `mode` (2),
+    /// `debug_header` (3).
+    Filter(u8),
     Unknown(String),
 }
 
@@ -397,6 +509,8 @@ pub enum FieldValue {
     Bool(bool),
     Number(Val),
     Choice(Val),
+    Policies(Vec<EntrySpec>),
+    Mode(Val),
     Any(JsonSpec),
 }
 
@@ -409,7 +523,7 @@ impl<'a> Arbitrary<'a> for ConfigSpec {
 impl ConfigSpec {
     pub fn read(r: &mut Reader) -> ConfigSpec {
         ConfigSpec {
-            fields: r.list(14, FieldSpec::read),
+            fields: r.list(14, |r| FieldSpec::read(r, true)),
         }
     }
 
@@ -419,59 +533,112 @@ impl ConfigSpec {
 
     /// The configuration's JSON text.
     pub fn render(&self) -> String {
-        let fields: Vec<String> = self
-            .fields
-            .iter()
-            .map(|f| format!("{}: {}", quote(&f.name.as_str()), f.value.render()))
-            .collect();
-        format!("{{{}}}", fields.join(", "))
+        render_fields(&self.fields, Vec::new())
     }
 
-    /// The `allow_origins` entries as text an `Origin` can be made from (origin strings and
-    /// matcher values), for requests that come close to what the policy allows.
+    /// The `policies` entries (of every `policies` field).
+    pub fn entries(&self) -> impl Iterator<Item = &EntrySpec> {
+        self.fields.iter().flat_map(|f| match &f.value {
+            FieldValue::Policies(list) => list.as_slice(),
+            _ => &[],
+        })
+    }
+
+    /// The `allow_origins` entries, top-level and of each `policies` entry, as text an `Origin`
+    /// can be made from (origin strings and matcher values), for requests that come close to
+    /// what a policy allows.
     pub fn origin_texts(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for f in &self.fields {
+        let fields = self
+            .fields
+            .iter()
+            .chain(self.entries().flat_map(|e| &e.fields));
+        for f in fields {
             if let FieldValue::Origins(entries) = &f.value {
                 out.extend(entries.iter().filter_map(OriginSpec::as_origin_text));
             }
         }
         out
     }
+
+    /// For each entry, its configured hosts and a path its path condition matches (the prefix
+    /// itself, or the regex's example; `None` without a path condition), for `:authority` and
+    /// `:path` values that come close to them.
+    pub fn entry_targets(&self) -> Vec<(Vec<String>, Option<String>)> {
+        self.entries()
+            .map(|e| {
+                let Some(m) = &e.matcher else {
+                    return (Vec::new(), None);
+                };
+                let hosts = match &m.hosts {
+                    Some(HostsValue::List(list)) => {
+                        list.iter().map(|h| h.render_text(HOSTS)).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let path = match &m.path {
+                    PathCond::None => None,
+                    PathCond::Prefix(p) | PathCond::Both(p, _) => {
+                        Some(p.render_text(PATH_PREFIXES))
+                    }
+                    PathCond::Regex(pieces) => Some(regex_example(pieces)),
+                };
+                (hosts, path)
+            })
+            .collect()
+    }
+}
+
+/// A JSON object of `fields` after `head` (already rendered `"key": value` pairs).
+fn render_fields(fields: &[FieldSpec], mut head: Vec<String>) -> String {
+    head.extend(
+        fields
+            .iter()
+            .map(|f| format!("{}: {}", quote(&f.name.as_str()), f.value.render())),
+    );
+    format!("{{{}}}", head.join(", "))
 }
 
 impl FieldName {
     pub fn as_str(&self) -> String {
         match self {
             FieldName::Known(i) => FIELDS[usize::from(*i) % FIELDS.len()].to_owned(),
+            FieldName::Filter(i) => match i % 4 {
+                0 | 1 => "policies",
+                2 => "mode",
+                _ => "debug_header",
+            }
+            .to_owned(),
             FieldName::Unknown(s) => s.clone(),
         }
     }
 }
 
 impl FieldSpec {
-    fn read(r: &mut Reader) -> FieldSpec {
-        // 15 in 16 a known field.
+    /// A field of the top level (`top`: the filter-wide fields too) or of a `policies` entry.
+    fn read(r: &mut Reader, top: bool) -> FieldSpec {
+        // 15 in 16 a known field; at the top level 2 in 16 a filter-wide one.
         let tag = r.byte();
         let name = match tag % 16 {
             15 => FieldName::Unknown(r.text()),
+            13 | 14 if top => FieldName::Filter(r.byte()),
             _ => FieldName::Known(r.byte()),
         };
         // 7 in 8 a value of the field's own type.
         let value = if r.byte() % 8 == 7 {
             FieldValue::Any(JsonSpec::read(r, 3))
         } else {
-            match &name {
-                FieldName::Unknown(_) => FieldValue::Any(JsonSpec::read(r, 3)),
-                FieldName::Known(i) => match FIELDS[usize::from(*i) % FIELDS.len()] {
-                    "allow_origins" => FieldValue::Origins(r.list(8, OriginSpec::read)),
-                    "allow_methods" | "allow_headers" | "expose_headers" => {
-                        FieldValue::Names(r.list(8, Val::read))
-                    }
-                    "max_age" | "preflight_status" => FieldValue::Number(Val::read(r)),
-                    "unmatched_preflight" | "disallowed_origin" => FieldValue::Choice(Val::read(r)),
-                    _ => FieldValue::Bool(r.flag()),
-                },
+            match name.as_str().as_str() {
+                _ if matches!(name, FieldName::Unknown(_)) => FieldValue::Any(JsonSpec::read(r, 3)),
+                "allow_origins" => FieldValue::Origins(r.list(8, OriginSpec::read)),
+                "allow_methods" | "allow_headers" | "expose_headers" => {
+                    FieldValue::Names(r.list(8, Val::read))
+                }
+                "max_age" | "preflight_status" => FieldValue::Number(Val::read(r)),
+                "unmatched_preflight" | "disallowed_origin" => FieldValue::Choice(Val::read(r)),
+                "policies" => FieldValue::Policies(r.list(6, EntrySpec::read)),
+                "mode" => FieldValue::Mode(Val::read(r)),
+                _ => FieldValue::Bool(r.flag()),
             }
         };
         FieldSpec { name, value }
@@ -481,6 +648,10 @@ impl FieldSpec {
         match &self.name {
             FieldName::Known(i) => {
                 w.byte(0);
+                w.byte(*i);
+            }
+            FieldName::Filter(i) => {
+                w.byte(13);
                 w.byte(*i);
             }
             FieldName::Unknown(s) => {
@@ -498,8 +669,11 @@ impl FieldSpec {
                 match other {
                     FieldValue::Origins(list) => w.list(list, |w, o| o.write(w)),
                     FieldValue::Names(list) => w.list(list, |w, v| v.write(w)),
-                    FieldValue::Number(v) | FieldValue::Choice(v) => v.write(w),
+                    FieldValue::Number(v) | FieldValue::Choice(v) | FieldValue::Mode(v) => {
+                        v.write(w)
+                    }
                     FieldValue::Bool(b) => w.flag(*b),
+                    FieldValue::Policies(list) => w.list(list, |w, e| e.write(w)),
                     FieldValue::Any(_) => {}
                 }
             }
@@ -526,8 +700,219 @@ impl FieldValue {
                 Val::Raw(_) => number_token(&v.render_text(NUMBERS)),
             },
             FieldValue::Choice(v) => quote(&v.render_text(CHOICES)),
+            FieldValue::Policies(list) => {
+                let items: Vec<String> = list.iter().map(EntrySpec::render).collect();
+                format!("[{}]", items.join(", "))
+            }
+            FieldValue::Mode(v) => quote(&v.render_text(MODES)),
             FieldValue::Any(j) => j.render(),
         }
+    }
+}
+
+/// One entry of `policies`: a `match` (missing 1 time in 8), a `name`, `cors` (`false` 1 time
+/// in 4), and policy fields that override the top-level ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntrySpec {
+    pub matcher: Option<MatchSpec>,
+    pub name: Option<Val>,
+    pub cors: Option<CorsValue>,
+    pub fields: Vec<FieldSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CorsValue {
+    False,
+    True,
+    Any(JsonSpec),
+}
+
+/// `match`: `hosts`, a path condition, rarely a key it does not know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchSpec {
+    pub hosts: Option<HostsValue>,
+    pub path: PathCond,
+    pub unknown: Option<(String, JsonSpec)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostsValue {
+    List(Vec<Val>),
+    Any(JsonSpec),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PathCond {
+    None,
+    Prefix(Val),
+    /// Pieces of `PATH_REGEX_PIECES`.
+    Regex(Vec<Val>),
+    /// Both conditions (refused).
+    Both(Val, Vec<Val>),
+}
+
+/// The text of a path regex made of pieces.
+fn regex_pattern(pieces: &[Val]) -> String {
+    pieces
+        .iter()
+        .map(|v| v.render_text(PATH_REGEX_PIECES))
+        .collect()
+}
+
+/// A path the regex made of `pieces` plausibly matches.
+fn regex_example(pieces: &[Val]) -> String {
+    pieces
+        .iter()
+        .map(|v| match v {
+            Val::Pick(_) => v.render_text(PATH_REGEX_EXAMPLES),
+            Val::Raw(_) => v.render_text(&[]),
+        })
+        .collect()
+}
+
+impl EntrySpec {
+    fn read(r: &mut Reader) -> EntrySpec {
+        let flags = r.byte();
+        let matcher = (flags & 7 != 7).then(|| MatchSpec::read(r));
+        let name = (flags & 8 == 8).then(|| Val::read(r));
+        let cors = match (flags >> 4) & 7 {
+            0..=3 => None,
+            4 | 5 => Some(CorsValue::False),
+            6 => Some(CorsValue::True),
+            _ => Some(CorsValue::Any(JsonSpec::read(r, 1))),
+        };
+        EntrySpec {
+            matcher,
+            name,
+            cors,
+            fields: r.list(4, |r| FieldSpec::read(r, false)),
+        }
+    }
+
+    fn write(&self, w: &mut Writer) {
+        let cors = match &self.cors {
+            None => 0,
+            Some(CorsValue::False) => 4,
+            Some(CorsValue::True) => 6,
+            Some(CorsValue::Any(_)) => 7,
+        };
+        w.byte(
+            if self.matcher.is_none() { 7 } else { 0 }
+                | if self.name.is_some() { 8 } else { 0 }
+                | cors << 4,
+        );
+        if let Some(m) = &self.matcher {
+            m.write(w);
+        }
+        if let Some(n) = &self.name {
+            n.write(w);
+        }
+        if let Some(CorsValue::Any(j)) = &self.cors {
+            j.write(w);
+        }
+        w.list(&self.fields, |w, f| f.write(w));
+    }
+
+    fn render(&self) -> String {
+        let mut head = Vec::new();
+        if let Some(m) = &self.matcher {
+            head.push(format!("\"match\": {}", m.render()));
+        }
+        if let Some(n) = &self.name {
+            head.push(format!("\"name\": {}", quote(&n.render_text(ENTRY_NAMES))));
+        }
+        match &self.cors {
+            None => {}
+            Some(CorsValue::False) => head.push("\"cors\": false".to_owned()),
+            Some(CorsValue::True) => head.push("\"cors\": true".to_owned()),
+            Some(CorsValue::Any(j)) => head.push(format!("\"cors\": {}", j.render())),
+        }
+        render_fields(&self.fields, head)
+    }
+}
+
+impl MatchSpec {
+    fn read(r: &mut Reader) -> MatchSpec {
+        let hosts = match r.byte() % 8 {
+            0 | 1 => None,
+            7 => Some(HostsValue::Any(JsonSpec::read(r, 1))),
+            _ => Some(HostsValue::List(r.list(4, Val::read))),
+        };
+        let flags = r.byte();
+        let path = match flags % 8 {
+            0..=2 => PathCond::None,
+            3..=5 => PathCond::Prefix(Val::read(r)),
+            6 => PathCond::Regex(r.list(6, Val::read)),
+            _ => PathCond::Both(Val::read(r), r.list(6, Val::read)),
+        };
+        let unknown = (flags >> 3 == 31).then(|| (r.text(), JsonSpec::read(r, 0)));
+        MatchSpec {
+            hosts,
+            path,
+            unknown,
+        }
+    }
+
+    fn write(&self, w: &mut Writer) {
+        match &self.hosts {
+            None => w.byte(0),
+            Some(HostsValue::Any(j)) => {
+                w.byte(7);
+                j.write(w);
+            }
+            Some(HostsValue::List(l)) => {
+                w.byte(2);
+                w.list(l, |w, v| v.write(w));
+            }
+        }
+        let unknown = if self.unknown.is_some() { 31 << 3 } else { 0 };
+        match &self.path {
+            PathCond::None => w.byte(unknown),
+            PathCond::Prefix(p) => {
+                w.byte(3 | unknown);
+                p.write(w);
+            }
+            PathCond::Regex(pieces) => {
+                w.byte(6 | unknown);
+                w.list(pieces, |w, v| v.write(w));
+            }
+            PathCond::Both(p, pieces) => {
+                w.byte(7 | unknown);
+                p.write(w);
+                w.list(pieces, |w, v| v.write(w));
+            }
+        }
+        if let Some((k, j)) = &self.unknown {
+            w.text(k);
+            j.write(w);
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut items = Vec::new();
+        match &self.hosts {
+            None => {}
+            Some(HostsValue::List(l)) => {
+                let hosts: Vec<String> = l.iter().map(|v| quote(&v.render_text(HOSTS))).collect();
+                items.push(format!("\"hosts\": [{}]", hosts.join(", ")));
+            }
+            Some(HostsValue::Any(j)) => items.push(format!("\"hosts\": {}", j.render())),
+        }
+        let prefix = |p: &Val| format!("\"path_prefix\": {}", quote(&p.render_text(PATH_PREFIXES)));
+        let regex = |pieces: &[Val]| format!("\"path_regex\": {}", quote(&regex_pattern(pieces)));
+        match &self.path {
+            PathCond::None => {}
+            PathCond::Prefix(p) => items.push(prefix(p)),
+            PathCond::Regex(pieces) => items.push(regex(pieces)),
+            PathCond::Both(p, pieces) => {
+                items.push(prefix(p));
+                items.push(regex(pieces));
+            }
+        }
+        if let Some((k, j)) = &self.unknown {
+            items.push(format!("{}: {}", quote(k), j.render()));
+        }
+        format!("{{{}}}", items.join(", "))
     }
 }
 
@@ -978,46 +1363,134 @@ impl ConfigSpec {
     /// the value has the field's type, as any JSON otherwise. `None` for text that is not a
     /// JSON object.
     pub fn from_json(text: &str) -> Option<ConfigSpec> {
-        use serde_json::Value;
-        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) else {
             return None;
         };
         let fields = map
             .iter()
-            .map(|(k, v)| {
-                let name = match FIELDS.iter().position(|f| f == k) {
-                    Some(i) => FieldName::Known(i as u8),
-                    None => FieldName::Unknown(k.clone()),
-                };
-                let value = match (k.as_str(), v) {
-                    ("allow_origins", Value::Array(list)) => {
-                        FieldValue::Origins(list.iter().map(OriginSpec::from_value).collect())
-                    }
-                    ("allow_methods" | "allow_headers" | "expose_headers", Value::Array(list))
-                        if list.iter().all(Value::is_string) =>
-                    {
-                        FieldValue::Names(
-                            list.iter()
-                                .map(|s| Val::raw(s.as_str().unwrap_or_default()))
-                                .collect(),
-                        )
-                    }
-                    (
-                        "allow_credentials" | "allow_private_network" | "websocket_origin_check",
-                        Value::Bool(b),
-                    ) => FieldValue::Bool(*b),
-                    ("max_age" | "preflight_status", Value::Number(n)) => {
-                        FieldValue::Number(Val::raw(&n.to_string()))
-                    }
-                    ("unmatched_preflight" | "disallowed_origin", Value::String(s)) => {
-                        FieldValue::Choice(Val::raw(s))
-                    }
-                    _ => FieldValue::Any(JsonSpec::from_value(v)),
-                };
-                FieldSpec { name, value }
-            })
+            .map(|(k, v)| FieldSpec::from_value(k, v, true))
             .collect();
         Some(ConfigSpec { fields })
+    }
+}
+
+impl FieldSpec {
+    /// A field of the top level (`top`) or of a `policies` entry, from its key and value.
+    fn from_value(k: &str, v: &serde_json::Value, top: bool) -> FieldSpec {
+        use serde_json::Value;
+        let name = match FIELDS.iter().position(|f| *f == k) {
+            Some(i) => FieldName::Known(i as u8),
+            None => match (top, k) {
+                (true, "policies") => FieldName::Filter(0),
+                (true, "mode") => FieldName::Filter(2),
+                (true, "debug_header") => FieldName::Filter(3),
+                _ => FieldName::Unknown(k.to_owned()),
+            },
+        };
+        let typed = !matches!(name, FieldName::Unknown(_));
+        let value = match (k, v) {
+            _ if !typed => None,
+            ("allow_origins", Value::Array(list)) => Some(FieldValue::Origins(
+                list.iter().map(OriginSpec::from_value).collect(),
+            )),
+            ("allow_methods" | "allow_headers" | "expose_headers", Value::Array(list))
+                if list.iter().all(Value::is_string) =>
+            {
+                Some(FieldValue::Names(
+                    list.iter()
+                        .map(|s| Val::raw(s.as_str().unwrap_or_default()))
+                        .collect(),
+                ))
+            }
+            (
+                "allow_credentials"
+                | "allow_private_network"
+                | "websocket_origin_check"
+                | "debug_header",
+                Value::Bool(b),
+            ) => Some(FieldValue::Bool(*b)),
+            ("max_age" | "preflight_status", Value::Number(n)) => {
+                Some(FieldValue::Number(Val::raw(&n.to_string())))
+            }
+            ("unmatched_preflight" | "disallowed_origin", Value::String(s)) => {
+                Some(FieldValue::Choice(Val::raw(s)))
+            }
+            ("mode", Value::String(s)) => Some(FieldValue::Mode(Val::raw(s))),
+            ("policies", Value::Array(list)) => list
+                .iter()
+                .map(EntrySpec::from_value)
+                .collect::<Option<Vec<_>>>()
+                .map(FieldValue::Policies),
+            _ => None,
+        };
+        FieldSpec {
+            name,
+            value: value.unwrap_or_else(|| FieldValue::Any(JsonSpec::from_value(v))),
+        }
+    }
+}
+
+impl EntrySpec {
+    /// An entry in its typed form; `None` when the structured form cannot spell it.
+    fn from_value(v: &serde_json::Value) -> Option<EntrySpec> {
+        use serde_json::Value;
+        let map = v.as_object()?;
+        let mut entry = EntrySpec {
+            matcher: None,
+            name: None,
+            cors: None,
+            fields: Vec::new(),
+        };
+        for (k, v) in map {
+            match (k.as_str(), v) {
+                ("match", v) => entry.matcher = Some(MatchSpec::from_value(v)?),
+                ("name", Value::String(s)) => entry.name = Some(Val::raw(s)),
+                ("cors", Value::Bool(false)) => entry.cors = Some(CorsValue::False),
+                ("cors", Value::Bool(true)) => entry.cors = Some(CorsValue::True),
+                ("cors", other) => entry.cors = Some(CorsValue::Any(JsonSpec::from_value(other))),
+                ("name", _) => return None,
+                (k, v) => entry.fields.push(FieldSpec::from_value(k, v, false)),
+            }
+        }
+        Some(entry)
+    }
+}
+
+impl MatchSpec {
+    fn from_value(v: &serde_json::Value) -> Option<MatchSpec> {
+        use serde_json::Value;
+        let map = v.as_object()?;
+        let mut m = MatchSpec {
+            hosts: None,
+            path: PathCond::None,
+            unknown: None,
+        };
+        let (mut prefix, mut regex) = (None, None);
+        for (k, v) in map {
+            match (k.as_str(), v) {
+                ("hosts", Value::Array(list)) if list.iter().all(Value::is_string) => {
+                    m.hosts = Some(HostsValue::List(
+                        list.iter()
+                            .map(|h| Val::raw(h.as_str().unwrap_or_default()))
+                            .collect(),
+                    ));
+                }
+                ("hosts", other) => m.hosts = Some(HostsValue::Any(JsonSpec::from_value(other))),
+                ("path_prefix", Value::String(p)) => prefix = Some(Val::raw(p)),
+                ("path_regex", Value::String(r)) => regex = Some(vec![Val::raw(r)]),
+                (k, v) if m.unknown.is_none() && !["path_prefix", "path_regex"].contains(&k) => {
+                    m.unknown = Some((k.to_owned(), JsonSpec::from_value(v)));
+                }
+                _ => return None,
+            }
+        }
+        m.path = match (prefix, regex) {
+            (None, None) => PathCond::None,
+            (Some(p), None) => PathCond::Prefix(p),
+            (None, Some(r)) => PathCond::Regex(r),
+            (Some(p), Some(r)) => PathCond::Both(p, r),
+        };
+        Some(m)
     }
 }
 
@@ -1081,6 +1554,8 @@ const METHODS: &[&str] = &[
     "GET", "POST", "OPTIONS", "PUT", "get", "options", "PATCH", "CONNECT", "DELETE", "HEAD",
 ];
 const SCHEMES_REQ: &[&str] = &["https", "http"];
+/// `:authority` values: the unit tables', with ports, in upper case, and near misses of the
+/// configured hosts (a leading or trailing dot, an empty label, the bare domain).
 const AUTHORITIES: &[&str] = &[
     "api.example.com",
     "app.example.com",
@@ -1089,7 +1564,52 @@ const AUTHORITIES: &[&str] = &[
     "A.com:443",
     "a.com",
     "api.example.com:bad",
+    "api.example.com:8443",
+    "API.EXAMPLE.COM",
+    "partner.example.com",
+    "eu.partner.example.com:443",
+    "Partner.Example.COM:8443",
+    "static.example.com",
+    "www.example.com",
+    "example.com",
+    ".example.com",
+    "api.example.com.",
+    "x..example.com",
+    "127.0.0.1:80",
+    "[::1]:8080",
+    "[2001:db8::1]",
+    "h",
+    "",
 ];
+/// What an `:authority` made from a configured host gets added before it.
+const HOST_HEADS: &[&str] = &["", "x.", ".", "evil", "a.b.", "-", "*."];
+/// ... or after it.
+const HOST_TAILS: &[&str] = &["", ".", ".evil.com", "x", ":", ":443", ":bad", "]", " "];
+/// `:path` values.
+const PATHS: &[&str] = &[
+    "/",
+    "/x",
+    "/healthz",
+    "/admin/",
+    "/admin/users",
+    "/admin",
+    "/v2/public/a",
+    "/v1/",
+    "/a",
+    "/b/c",
+    "/items/42",
+    "/a.css",
+    "",
+    "*",
+    "/%61dmin/",
+    "//admin/",
+    "/ADMIN/",
+    "/healthz/../admin/",
+];
+/// What a `:path` made from a configured path gets after it.
+const PATH_TAILS: &[&str] = &["", "x", "/", "/x/y", "..", "%2f", "\u{e9}", "/admin/"];
+/// Queries (and a fragment) after a path.
+const QUERIES: &[&str] = &["?x=1", "?q", "#f", "?a=/admin/", "?", "?/healthz"];
 /// Origins from the unit tables and around them.
 const ORIGINS: &[&str] = &[
     "https://app.example.com",
@@ -1239,12 +1759,50 @@ pub enum Edit {
     Flip(u8, u8),
 }
 
+/// An `:authority` line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthorityValue {
+    /// From the table of authorities.
+    Val(Val),
+    /// The authority of the first `Origin` (a same-origin request).
+    SameOrigin,
+    /// Made from one of the configured hosts, then edited.
+    FromEntry { index: u8, edits: Vec<HostEdit> },
+}
+
+/// An edit of an authority made from a configured host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostEdit {
+    Upper,
+    /// `*` replaced by a label.
+    Star(Val),
+    Port(Val),
+    Prepend(Val),
+    Append(Val),
+    /// That many `a.` labels put in front: a long and deep host name.
+    Deep(u8),
+}
+
+/// A `:path` line, with or without a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PathValue {
+    /// From the table of paths.
+    Val(Val, Option<Val>),
+    /// A path that an entry matches (`None`: the entry the `:authority` was made from), then
+    /// text added after it.
+    FromEntry {
+        index: Option<u8>,
+        tail: Val,
+        query: Option<Val>,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestSpec {
     pub method: Val,
     pub scheme: Val,
-    /// `None`: the authority of the first `Origin` (a same-origin request).
-    pub authority: Option<Val>,
+    pub authority: AuthorityValue,
+    pub path: PathValue,
     pub origins: Vec<OriginValue>,
     pub request_methods: Vec<Val>,
     /// Lines of `Access-Control-Request-Headers`: names joined by a separator, or raw.
@@ -1293,7 +1851,8 @@ impl EngineInput {
         let request = RequestSpec {
             method: Val::read(r),
             scheme: Val::read(r),
-            authority: (r.byte() % 8 != 7).then(|| Val::read(r)),
+            authority: AuthorityValue::read(r),
+            path: PathValue::read(r),
             origins: r.list(3, OriginValue::read),
             request_methods: r.list(2, Val::read),
             request_headers: r.list(10, |r| (r.list(6, Val::read), Val::read(r))),
@@ -1319,13 +1878,8 @@ impl EngineInput {
         let q = &self.request;
         q.method.write(w);
         q.scheme.write(w);
-        match &q.authority {
-            Some(a) => {
-                w.byte(0);
-                a.write(w);
-            }
-            None => w.byte(7),
-        }
+        q.authority.write(w);
+        q.path.write(w);
         w.list(&q.origins, |w, o| o.write(w));
         w.list(&q.request_methods, |w, v| v.write(w));
         w.list(&q.request_headers, |w, (names, sep)| {
@@ -1352,10 +1906,25 @@ impl EngineInput {
         let q = &self.request;
         let entries = self.config.origin_texts();
         let origins: Vec<Vec<u8>> = q.origins.iter().map(|o| o.render(&entries)).collect();
+        let targets = self.config.entry_targets();
+        let entry = |index: u8| targets.get(usize::from(index) % targets.len().max(1));
         let authority = match &q.authority {
-            Some(a) => a.render(AUTHORITIES),
+            AuthorityValue::Val(a) => a.render(AUTHORITIES),
+            AuthorityValue::FromEntry { index, edits } => {
+                // One of the entry's hosts (the index's higher part picks which).
+                let hosts = entry(*index).map_or(&[][..], |(hosts, _)| hosts.as_slice());
+                let pick = usize::from(*index) / targets.len().max(1);
+                let mut a = match hosts.get(pick % hosts.len().max(1)) {
+                    Some(h) => h.as_bytes().to_vec(),
+                    None => Val::Pick(*index).render(AUTHORITIES),
+                };
+                for e in edits {
+                    e.apply(&mut a);
+                }
+                a
+            }
             // The first origin's `host[:port]`.
-            None => origins
+            AuthorityValue::SameOrigin => origins
                 .first()
                 .and_then(|o| {
                     o.windows(3)
@@ -1364,11 +1933,28 @@ impl EngineInput {
                 })
                 .unwrap_or_default(),
         };
+        let path = match &q.path {
+            PathValue::Val(v, query) => with_query(v.render(PATHS), query),
+            PathValue::FromEntry { index, tail, query } => {
+                let index = match (index, &q.authority) {
+                    (Some(i), _) => *i,
+                    (None, AuthorityValue::FromEntry { index, .. }) => *index,
+                    (None, _) => 0,
+                };
+                // An entry without a path condition matches any path.
+                let mut p = match entry(index) {
+                    Some((_, Some(path))) => path.as_bytes().to_vec(),
+                    _ => Val::Pick(index).render(PATHS),
+                };
+                p.extend(tail.render(PATH_TAILS));
+                with_query(p, query)
+            }
+        };
         let mut pairs = vec![
             (b":method".to_vec(), q.method.render(METHODS)),
             (b":scheme".to_vec(), q.scheme.render(SCHEMES_REQ)),
             (b":authority".to_vec(), authority),
-            (b":path".to_vec(), b"/".to_vec()),
+            (b":path".to_vec(), path),
         ];
         for o in origins {
             pairs.push((b"origin".to_vec(), o));
@@ -1537,13 +2123,148 @@ impl Edit {
     }
 }
 
+impl AuthorityValue {
+    fn read(r: &mut Reader) -> AuthorityValue {
+        match r.byte() % 8 {
+            7 => AuthorityValue::SameOrigin,
+            3..=6 => AuthorityValue::FromEntry {
+                index: r.byte(),
+                edits: r.list(3, HostEdit::read),
+            },
+            _ => AuthorityValue::Val(Val::read(r)),
+        }
+    }
+
+    fn write(&self, w: &mut Writer) {
+        match self {
+            AuthorityValue::Val(v) => {
+                w.byte(0);
+                v.write(w);
+            }
+            AuthorityValue::SameOrigin => w.byte(7),
+            AuthorityValue::FromEntry { index, edits } => {
+                w.byte(3);
+                w.byte(*index);
+                w.list(edits, |w, e| e.write(w));
+            }
+        }
+    }
+}
+
+impl HostEdit {
+    fn read(r: &mut Reader) -> HostEdit {
+        match r.pick(6) {
+            0 => HostEdit::Upper,
+            1 => HostEdit::Star(Val::read(r)),
+            2 => HostEdit::Port(Val::read(r)),
+            3 => HostEdit::Prepend(Val::read(r)),
+            4 => HostEdit::Append(Val::read(r)),
+            _ => HostEdit::Deep(r.byte()),
+        }
+    }
+
+    fn write(&self, w: &mut Writer) {
+        let (tag, v) = match self {
+            HostEdit::Upper => (0, None),
+            HostEdit::Star(v) => (1, Some(v)),
+            HostEdit::Port(v) => (2, Some(v)),
+            HostEdit::Prepend(v) => (3, Some(v)),
+            HostEdit::Append(v) => (4, Some(v)),
+            HostEdit::Deep(n) => {
+                w.byte(5);
+                w.byte(*n);
+                return;
+            }
+        };
+        w.byte(tag);
+        if let Some(v) = v {
+            v.write(w);
+        }
+    }
+
+    fn apply(&self, a: &mut Vec<u8>) {
+        match self {
+            HostEdit::Upper => a.make_ascii_uppercase(),
+            HostEdit::Star(v) => {
+                if let Some(i) = a.iter().position(|&b| b == b'*') {
+                    a.splice(i..=i, v.render(LABELS));
+                }
+            }
+            HostEdit::Port(v) => {
+                a.push(b':');
+                a.extend(v.render(PORTS));
+            }
+            HostEdit::Prepend(v) => {
+                let mut head = v.render(HOST_HEADS);
+                head.append(a);
+                *a = head;
+            }
+            HostEdit::Append(v) => a.extend(v.render(HOST_TAILS)),
+            HostEdit::Deep(n) => {
+                let mut head = b"a.".repeat(usize::from(*n));
+                head.append(a);
+                *a = head;
+            }
+        }
+    }
+}
+
+impl PathValue {
+    fn read(r: &mut Reader) -> PathValue {
+        // Half the time the path of the entry the `:authority` was made from.
+        match r.byte() % 4 {
+            0 => PathValue::Val(Val::read(r), read_opt(r)),
+            1 => PathValue::FromEntry {
+                index: Some(r.byte()),
+                tail: Val::read(r),
+                query: read_opt(r),
+            },
+            _ => PathValue::FromEntry {
+                index: None,
+                tail: Val::read(r),
+                query: read_opt(r),
+            },
+        }
+    }
+
+    fn write(&self, w: &mut Writer) {
+        match self {
+            PathValue::Val(v, query) => {
+                w.byte(0);
+                v.write(w);
+                write_opt(w, query);
+            }
+            PathValue::FromEntry { index, tail, query } => {
+                match index {
+                    Some(i) => {
+                        w.byte(1);
+                        w.byte(*i);
+                    }
+                    None => w.byte(3),
+                }
+                tail.write(w);
+                write_opt(w, query);
+            }
+        }
+    }
+}
+
+/// A path with its query, if any.
+fn with_query(mut path: Vec<u8>, query: &Option<Val>) -> Vec<u8> {
+    if let Some(q) = query {
+        path.extend(q.render(QUERIES));
+    }
+    path
+}
+
 impl RequestSpec {
     /// A request as the unit tables write it: name/value pairs (seeds).
     pub fn from_pairs(pairs: &[(&str, &str)]) -> RequestSpec {
         let mut q = RequestSpec {
             method: Val::raw("GET"),
             scheme: Val::raw("https"),
-            authority: Some(Val::raw("api.example.com")),
+            authority: AuthorityValue::Val(Val::raw("api.example.com")),
+            path: PathValue::Val(Val::raw("/"), None),
             origins: vec![],
             request_methods: vec![],
             request_headers: vec![],
@@ -1558,8 +2279,8 @@ impl RequestSpec {
             match *name {
                 ":method" => q.method = v,
                 ":scheme" => q.scheme = v,
-                ":authority" => q.authority = Some(v),
-                ":path" => {}
+                ":authority" => q.authority = AuthorityValue::Val(v),
+                ":path" => q.path = PathValue::Val(v, None),
                 "origin" => q.origins.push(OriginValue::Val(v)),
                 "access-control-request-method" => q.request_methods.push(v),
                 "access-control-request-headers" => q.request_headers.push((vec![v], Val::raw(""))),

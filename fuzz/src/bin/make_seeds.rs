@@ -1,5 +1,6 @@
 //! Writes the seed corpus (`fuzz/corpus/<target>/`) from the unit tables in
-//! `tests/config.rs` and `tests/engine.rs`. Run it after changing those tables:
+//! `tests/config.rs`, `tests/engine.rs` and `tests/policies.rs`. Run it after changing those
+//! tables:
 //!
 //!     cargo run --manifest-path fuzz/Cargo.toml --bin make_seeds
 //!
@@ -65,7 +66,8 @@ fn main() {
         }
     }
 
-    let cases = seeds::engine_cases();
+    let mut cases = seeds::engine_cases();
+    cases.extend(seeds::policy_cases());
     for (i, case) in cases.iter().enumerate() {
         let request: Vec<(&str, &str)> = case
             .request
@@ -87,8 +89,9 @@ fn main() {
         let back = EngineInput::read(&mut Reader(&mut Unstructured::new(&w.0)));
         assert!(
             json_eq(&back.config.render(), &case.policy),
-            "{}: policy does not read back",
-            case.name
+            "{}: policy does not read back: {}",
+            case.name,
+            back.config.render()
         );
         assert_eq!(
             back.request_pairs(),
