@@ -4,7 +4,7 @@ sees as +-1.5 µs per request between two Envoys with the same .wasm) cancels ou
 differences between variants.
 
     .venv/bin/python bench/hostcalls/ab.py [--envoys E] [--rounds R] [--duration S]
-        [--kinds preflight,allowed,...] NAME=PATH.wasm[@CONFIG] ... [none]
+        [--kinds preflight,allowed,...] NAME=PATH.wasm[@CONFIG | @@CONFIG_FILE] ... [none]
 
 Kinds: bench/run's preflight, allowed, disallowed and no-origin (HTTP/1.1, wrk), the same over
 HTTP/2 with an `h2-` prefix (h2load), and requests that carry a body through a proxied route
@@ -183,6 +183,8 @@ def main() -> int:
     for spec in args.specs:
         name, _, rest = spec.partition("=")
         path, at, cfg = rest.partition("@")
+        if cfg.startswith("@"):  # NAME=PATH.wasm@@FILE: the configuration is FILE's text
+            cfg = Path(cfg[1:]).read_text()
         if name == "none":
             v = b.Variant(name, name, "none", cors=False)
         else:

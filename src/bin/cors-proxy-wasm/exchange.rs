@@ -111,7 +111,13 @@ pub fn run(
     let lists = Lists::new(config, id);
     let (decision_word, mut reason) = match set.policy(id) {
         Some(policy) if decision.outcome != Outcome::Excluded => {
-            explain(policy, &lists, &req, &pairs, decision.outcome)
+            Asked {
+                policy,
+                lists: &lists,
+                req: &req,
+                pairs: &pairs,
+            }
+            .explain(decision.outcome)
         }
         _ => (
             "not CORS",
@@ -197,16 +203,20 @@ fn apply(headers: &[Header], edits: &[Edit<'_>]) -> Vec<Header> {
     out
 }
 
-/// The decision in a word, and the reason in a sentence naming what was refused.
-fn explain(
-    policy: &Policy,
-    lists: &Lists,
-    req: &Request<'_>,
-    pairs: &[(&[u8], &[u8])],
-    outcome: Outcome,
-) -> (&'static str, Option<String>) {
-    let origin = || origin_refused(req, lists);
-    match outcome {
+/// A request and the policy that decided it, to tell why.
+struct Asked<'a> {
+    policy: &'a Policy,
+    lists: &'a Lists,
+    req: &'a Request<'a>,
+    pairs: &'a [(&'a [u8], &'a [u8])],
+}
+
+impl Asked<'_> {
+    /// The decision in a word, and the reason in a sentence naming what was refused.
+    fn explain(&self, outcome: Outcome) -> (&'static str, Option<String>) {
+        let (req, lists) = (self.req, self.lists);
+        let origin = || origin_refused(req, lists);
+        match outcome {
         Outcome::PreflightAllowed | Outcome::ActualAllowed => ("allowed", None),
         Outcome::Excluded => ("not CORS", None),
         Outcome::NotCors => (
@@ -237,7 +247,8 @@ fn explain(
                 origin()
             )),
         ),
-        Outcome::PreflightDenied(reason) => ("denied", Some(preflight_refused(policy, lists, req, pairs, reason))),
+        Outcome::PreflightDenied(reason) => ("denied", Some(self.preflight_refused(reason))),
+    }
     }
 }
 
@@ -254,16 +265,13 @@ fn origin_refused(req: &Request<'_>, lists: &Lists) -> String {
     }
 }
 
-fn preflight_refused(
-    policy: &Policy,
-    lists: &Lists,
-    req: &Request<'_>,
-    pairs: &[(&[u8], &[u8])],
-    reason: DenyReason,
-) -> String {
-    let method = String::from_utf8_lossy(req.request_method.unwrap_or_default());
-    let requested: Vec<&[u8]> = req.request_headers.iter().flat_map(list_elements).collect();
-    match reason {
+impl Asked<'_> {
+    /// Why a preflight was denied, naming what was refused.
+    fn preflight_refused(&self, reason: DenyReason) -> String {
+        let (policy, lists, req, pairs) = (self.policy, self.lists, self.req, self.pairs);
+        let method = String::from_utf8_lossy(req.request_method.unwrap_or_default());
+        let requested: Vec<&[u8]> = req.request_headers.iter().flat_map(list_elements).collect();
+        match reason {
         DenyReason::Origin => origin_refused(req, lists),
         DenyReason::InvalidMethod => format!(
             "Access-Control-Request-Method {method:?} is not one method token (it must name exactly one method, on one line)"
@@ -300,5 +308,6 @@ fn preflight_refused(
             }
         }
         DenyReason::PrivateNetwork => "private network access was asked for (Access-Control-Request-Private-Network: true) and allow_private_network is false".to_owned(),
+    }
     }
 }

@@ -6,9 +6,11 @@ use std::ffi::OsString;
 use cors_proxy_wasm::config;
 use serde_json::{Value, json};
 
-use crate::exchange::{self, Exchange, Header};
+use crate::browser::{fetch_method, header_line, split_url, unsafe_header_names};
+use crate::exchange::{self, Header};
 use crate::lint::{self as lint_cmd, string};
-use crate::output::{self, BOLD, DIM, ERROR, OK, WARNING, styled};
+use crate::output::{self, WARNING, styled};
+use crate::report;
 use crate::source::{self, Config, DEFAULT_CODE};
 
 const HELP: &str = "\
@@ -100,14 +102,6 @@ fn options(args: Vec<OsString>) -> Result<Option<Options>, String> {
     Ok(Some(o))
 }
 
-/// `Name: value` → (`name`, `value`).
-fn header_line(line: &str) -> Result<Header, String> {
-    let (name, value) = line
-        .split_once(':')
-        .ok_or_else(|| format!("{line:?} is not a header line 'Name: value'"))?;
-    Ok((name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-}
-
 /// Runs the command; returns the exit status.
 pub fn run(args: Vec<OsString>) -> Result<u8, String> {
     let Some(o) = options(args)? else {
@@ -197,12 +191,12 @@ pub fn run(args: Vec<OsString>) -> Result<u8, String> {
             "configuration": {"label": config.label, "line": config.at.line},
             "policy": entry,
             "warnings": lint_cmd::problems_json(&problems),
-            "exchanges": exchanges.iter().map(exchange_json).collect::<Vec<_>>(),
+            "exchanges": exchanges.iter().map(report::exchange_json).collect::<Vec<_>>(),
             "actual_request_sent": !o.preflight && preflight_passed,
             "exit_code": u8::from(denied),
         }));
     } else {
-        print(
+        report::print(
             config,
             &entry,
             &exchanges,
@@ -260,187 +254,5 @@ fn pick<'c>(configs: &'c [Config], filter: Option<&str>, file: &str) -> Result<&
                 )),
             }
         }
-    }
-}
-
-/// `scheme://authority/path?query` → its parts (path `/` when absent).
-fn split_url(url: &str) -> Result<(String, String, String), String> {
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-        format!("--url {url:?} is not an absolute URL like https://api.example.com/path")
-    })?;
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_owned()),
-        Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-        None => (rest, "/".to_owned()),
-    };
-    if authority.is_empty() {
-        return Err(format!("--url {url:?} has no host"));
-    }
-    Ok((scheme.to_ascii_lowercase(), authority.to_owned(), path))
-}
-
-/// Fetch upper-cases these methods before sending them; any other is sent as written.
-fn fetch_method(method: &str) -> String {
-    let upper = method.to_ascii_uppercase();
-    match upper.as_str() {
-        "DELETE" | "GET" | "HEAD" | "OPTIONS" | "POST" | "PUT" => upper,
-        _ => method.to_owned(),
-    }
-}
-
-/// The names a browser lists in `Access-Control-Request-Headers`: the headers that are not
-/// CORS-safelisted, lower-cased, sorted, without repeats (Fetch).
-fn unsafe_header_names(headers: &[(String, Option<String>)]) -> Vec<String> {
-    let mut names: Vec<String> = headers
-        .iter()
-        .filter(|(name, value)| {
-            let lower = name.to_ascii_lowercase();
-            match lower.as_str() {
-                "accept" | "accept-language" | "content-language" => false,
-                "content-type" => !value.as_deref().is_some_and(|v| {
-                    let essence = v
-                        .split(';')
-                        .next()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_ascii_lowercase();
-                    matches!(
-                        essence.as_str(),
-                        "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
-                    )
-                }),
-                _ => true,
-            }
-        })
-        .map(|(name, _)| name.to_ascii_lowercase())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
-fn exchange_json(e: &Exchange) -> Value {
-    let pairs = |h: &[Header]| h.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>();
-    json!({
-        "kind": e.kind,
-        "request": pairs(&e.request),
-        "decision": e.decision,
-        "outcome": format!("{:?}", e.outcome),
-        "reason": e.reason,
-        "answered_by": if e.local_reply { "filter" } else { "upstream" },
-        "status": e.status,
-        "response": pairs(&e.response),
-        "edits": e.edits,
-    })
-}
-
-fn print(config: &Config, entry: &str, exchanges: &[Exchange], stopped: bool) {
-    let label = |l: &str| styled(BOLD, &format!("{l:<15}"));
-    say!("{}{}", label("configuration"), config.label);
-    say!("{}{entry}", label("policy"));
-    for e in exchanges {
-        say!();
-        let line = |h: &Header| format!("{:<15}{}: {}", "", h.0, h.1);
-        let get = |n: &str| {
-            e.request
-                .iter()
-                .find(|(k, _)| k == n)
-                .map_or("", |(_, v)| v.as_str())
-        };
-        say!(
-            "{}{} {}://{}{}",
-            label(e.kind),
-            get(":method"),
-            get(":scheme"),
-            get(":authority"),
-            get(":path")
-        );
-        for h in e.request.iter().filter(|(n, _)| !n.starts_with(':')) {
-            say!("{}", styled(DIM, &line(h)));
-        }
-        let style = match e.decision {
-            "allowed" => OK,
-            "denied" => ERROR,
-            _ => WARNING,
-        };
-        let mut decision = styled(style, e.decision);
-        if let Some(reason) = &e.reason {
-            decision.push_str(": ");
-            decision.push_str(reason);
-        }
-        say!("{}{decision}", label("decision"));
-        let by = match e.local_reply {
-            true => format!(
-                "{} from the filter; the upstream never sees the request",
-                e.status
-            ),
-            false => format!("{} from the upstream, after the filter's edits", e.status),
-        };
-        say!("{}{by}", label("response"));
-        for h in &e.response {
-            say!("{}", line(h));
-        }
-        if !e.edits.is_empty() {
-            say!(
-                "{}{}",
-                label("filter edits"),
-                styled(DIM, &e.edits.join("; "))
-            );
-        }
-    }
-    if stopped {
-        say!();
-        say!(
-            "{}the preflight failed, so the browser does not send the actual request",
-            label("browser")
-        );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_split_into_scheme_authority_and_path() {
-        assert_eq!(
-            split_url("HTTPS://api.example.com:8443/a/b?c=d").unwrap(),
-            (
-                "https".into(),
-                "api.example.com:8443".into(),
-                "/a/b?c=d".into()
-            )
-        );
-        assert_eq!(split_url("http://h").unwrap().2, "/");
-        assert_eq!(split_url("http://h?x").unwrap().2, "/?x");
-        assert!(split_url("api.example.com/x").is_err());
-        assert!(split_url("http:///x").is_err());
-    }
-
-    #[test]
-    fn browsers_list_unsafe_headers_lower_cased_and_sorted() {
-        let h = |n: &str, v: Option<&str>| (n.to_owned(), v.map(str::to_owned));
-        let names = unsafe_header_names(&[
-            h("X-B", None),
-            h("Accept", None),
-            h("Content-Type", Some("application/json")),
-            h("x-a", None),
-            h("X-a", None),
-        ]);
-        assert_eq!(names, ["content-type", "x-a", "x-b"]);
-        assert!(
-            unsafe_header_names(&[h("Content-Type", Some("text/plain; charset=utf-8"))]).is_empty()
-        );
-        assert_eq!(
-            unsafe_header_names(&[h("Content-Type", None)]),
-            ["content-type"]
-        );
-    }
-
-    #[test]
-    fn fetch_normalizes_only_six_methods() {
-        assert_eq!(fetch_method("put"), "PUT");
-        assert_eq!(fetch_method("patch"), "patch");
-        assert_eq!(fetch_method("PATCH"), "PATCH");
     }
 }

@@ -8,6 +8,8 @@
 //! Host only: on wasm32 (where the library is built for Envoy) this binary is an empty stub.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod browser;
+#[cfg(not(target_arch = "wasm32"))]
 mod exchange;
 #[cfg(not(target_arch = "wasm32"))]
 #[macro_use]
@@ -18,6 +20,8 @@ mod explain;
 mod lint;
 #[cfg(not(target_arch = "wasm32"))]
 mod locate;
+#[cfg(not(target_arch = "wasm32"))]
+mod report;
 #[cfg(not(target_arch = "wasm32"))]
 mod source;
 

@@ -187,104 +187,7 @@ fn regex(pattern: &str) -> Option<Kind<'_>> {
 
 /// The checks only `cors-proxy-wasm lint` makes (off wasm32, so not in the filter).
 #[cfg(not(target_arch = "wasm32"))]
-mod host {
-    use serde_json::{Map, Value};
-
-    use super::{CHROMIUM_MAX_AGE, Kind, PublicSuffix, get, items};
-    use crate::origin::{normalize_origin, parse_wildcard, split_origin};
-
-    /// Fetch's forbidden request-header names; names starting with `proxy-` or `sec-` too.
-    const FORBIDDEN_HEADERS: [&str; 23] = [
-        "accept-charset",
-        "accept-encoding",
-        "access-control-request-headers",
-        "access-control-request-method",
-        "connection",
-        "content-length",
-        "cookie",
-        "cookie2",
-        "date",
-        "dnt",
-        "expect",
-        "host",
-        "keep-alive",
-        "origin",
-        "referer",
-        "set-cookie",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "via",
-        "proxy-",
-        "sec-",
-    ];
-
-    /// A plain-http origin off loopback, or a wildcard over a public suffix; the entry is read
-    /// with the configuration parser's own functions, so it means here what it means there.
-    pub(super) fn origin(s: &str, public_suffix: Option<PublicSuffix>) -> Option<Kind<'_>> {
-        let http = match parse_wildcard(s) {
-            Ok(w) => {
-                if public_suffix.is_some_and(|p| p(&w.domain)) {
-                    return Some(Kind::WildcardOverSuffix(s));
-                }
-                w.scheme == "http" && !loopback(&w.domain)
-            }
-            Err(_) => {
-                let n = normalize_origin(s).ok()?;
-                split_origin(&n).is_some_and(|p| p.scheme == "http" && !loopback(p.host))
-            }
-        };
-        http.then_some(Kind::PlainHttp(s))
-    }
-
-    /// Hosts a browser reaches on its own machine, where plain http is expected.
-    fn loopback(host: &str) -> bool {
-        matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.ends_with(".localhost")
-    }
-
-    /// Methods, headers and `max_age`.
-    pub(super) fn fields<'a>(
-        map: &'a Map<String, Value>,
-        at: &mut impl FnMut(&'static str, Option<usize>, Option<&'a str>, Kind<'a>),
-    ) {
-        for (i, m) in items(map, "allow_methods") {
-            let m = m.as_str().unwrap_or_default();
-            let kind = match m {
-                "GET" | "HEAD" | "POST" => Kind::SafelistedMethod(m),
-                _ if listed(&["CONNECT", "TRACE", "TRACK"], m) => Kind::ForbiddenMethod(m),
-                _ => continue,
-            };
-            at("allow_methods", Some(i), None, kind);
-        }
-        for (i, h) in items(map, "allow_headers") {
-            let h = h.as_str().unwrap_or_default();
-            if listed(&FORBIDDEN_HEADERS, h) {
-                at("allow_headers", Some(i), None, Kind::ForbiddenHeader(h));
-            }
-        }
-        let max_age = match get(map, "max_age") {
-            Some(Value::Number(n)) => n.as_u64(),
-            // A digit string, as Envoy writes seconds.
-            Some(Value::String(s)) => s.parse().ok(),
-            _ => None,
-        };
-        if let Some(seconds) = max_age.filter(|s| *s > CHROMIUM_MAX_AGE) {
-            at("max_age", None, None, Kind::MaxAge(seconds));
-        }
-    }
-
-    /// Whether `name` is in `list` without ASCII case; an entry ending in `-` is a prefix.
-    fn listed(list: &[&str], name: &str) -> bool {
-        list.iter().any(|n| {
-            let head = match n.ends_with('-') {
-                true => name.get(..n.len()),
-                false => Some(name),
-            };
-            head.is_some_and(|h| h.eq_ignore_ascii_case(n))
-        })
-    }
-}
+mod host;
 
 impl Kind<'_> {
     /// How much it matters.
@@ -332,71 +235,9 @@ impl fmt::Display for Kind<'_> {
     }
 }
 
-/// The sentence `cors-proxy-wasm lint` prints: what is risky and what to write instead.
-pub struct Explanation<'k, 'a>(&'k Kind<'a>);
+mod text;
 
-impl<'a> Kind<'a> {
-    /// The sentence that explains the finding.
-    pub fn explain(&self) -> Explanation<'_, 'a> {
-        Explanation(self)
-    }
-}
-
-impl fmt::Display for Explanation<'_, '_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Kind::PlainHttp(o) => write!(
-                f,
-                "{o:?} is plain http: anyone on the network path between the browser and that site can run script as that page and use what the policy grants it; use https (plain http is expected only for localhost, 127.0.0.1 and [::1])"
-            ),
-            Kind::TextMatcher(kind, v) => write!(
-                f,
-                "a {kind} matcher compares text, not hosts: any origin that {} {v:?} is allowed, other sites' origins included; list exact origins or \"https://*.domain\" wildcards",
-                match *kind {
-                    "prefix" => "starts with",
-                    "suffix" => "ends with",
-                    _ => "contains",
-                }
-            ),
-            Kind::RegexDot(p) => write!(
-                f,
-                "regex {p:?} has an unescaped `.`, which matches any character, so other hosts match too (`app.example` also matches `appXexample`); write `\\.` for a dot"
-            ),
-            Kind::RegexLeadingAny(p) => write!(
-                f,
-                "regex {p:?} starts with `.*`, so any scheme and any host may come before the rest; begin with the scheme, e.g. `https://`"
-            ),
-            Kind::WildcardOverSuffix(o) => write!(
-                f,
-                "{o:?} puts a wildcard directly over a public suffix, where anyone can register a site; name your own domain under it"
-            ),
-            Kind::MaxAge(s) => write!(
-                f,
-                "{s} s is more than browsers honour: Chromium caps Access-Control-Max-Age at 7200 s{}",
-                if *s > 86400 {
-                    " and Firefox at 86400 s"
-                } else {
-                    " (Firefox at 86400 s)"
-                }
-            ),
-            Kind::NullOrigin => f.write_str(
-                "\"null\" admits any site: sandboxed iframes, data: URLs and local files all send `Origin: null`; list the origins instead",
-            ),
-            Kind::SafelistedMethod(m) => write!(
-                f,
-                "{m:?} is never asked for in a preflight: browsers send GET, HEAD and POST without one, and the filter allows them anyway; listing it is harmless"
-            ),
-            Kind::ForbiddenMethod(m) => write!(
-                f,
-                "{m:?} can never be sent by a page: fetch refuses CONNECT, TRACE and TRACK"
-            ),
-            Kind::ForbiddenHeader(h) => write!(
-                f,
-                "{h:?} is a header only the browser sets, so no preflight ever asks for it and listing it does nothing (cookies are sent with allow_credentials: true)"
-            ),
-        }
-    }
-}
+pub use text::Explanation;
 
 impl fmt::Display for Finding<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
