@@ -510,3 +510,38 @@ fn selection_cost_does_not_depend_on_entries_for_other_hosts() {
         "{headers:?}"
     );
 }
+
+/// The three selection findings of the `engine` fuzz target (inputs in fuzz/regressions/engine/).
+#[test]
+fn selection_fuzz_findings_stay_fixed() {
+    let s = set(GATEWAY);
+    let partner = [("origin", "https://portal.partner.test")];
+    // `.partner.example.com` is not a subdomain of partner.example.com: the top level decides,
+    // and it does not allow the partner's origin.
+    let (_, headers, outcome) = run(&s, "GET", ".partner.example.com", "/x", &partner, &[]);
+    assert_eq!(
+        (headers, outcome),
+        (h(&[("vary", "Origin")]), Outcome::ActualDenied)
+    );
+    // A subdomain longer than 256 bytes is still a subdomain: the partner entry decides.
+    let deep = format!("{}partner.example.com", "a.".repeat(150));
+    assert!(deep.len() > 256);
+    let (_, headers, _) = run(&s, "GET", &deep, "/x", &partner, &[]);
+    assert_eq!(
+        headers,
+        h(&[
+            ("access-control-allow-origin", "https://portal.partner.test"),
+            ("access-control-allow-credentials", "true"),
+            ("access-control-expose-headers", "X-Request-Id"),
+            ("vary", "Origin")
+        ])
+    );
+    // An empty `Origin` is no `Origin`: the first matching entry decides, not a later `*` entry.
+    let s = set(r#"{"allow_origins": ["https://a.test"], "policies": [
+        {"match": {"path_prefix": "/"}, "allow_origins": ["https://b.test"]},
+        {"match": {"path_prefix": "/"}, "allow_origins": ["*"]}]}"#);
+    let empty = run(&s, "GET", "api.test", "/x", &[("origin", "")], &[]);
+    let none = run(&s, "GET", "api.test", "/x", &[], &[]);
+    assert_eq!(empty.1, none.1);
+    assert_eq!(empty.1, h(&[("vary", "Origin")]));
+}
