@@ -15,6 +15,7 @@ pub mod decision;
 pub mod dry_run;
 pub mod error;
 pub mod header;
+mod host_index;
 pub mod http;
 pub mod lint;
 pub mod names;

@@ -4,12 +4,12 @@
 //! a request only looks at the entries that name its host (or no host).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use crate::decision::{Decision, Expected, Outcome, Plan, PolicyId, ResponsePlan};
 use crate::header::allow_origin::AllowOrigin;
 use crate::header::decision as decision_header;
 use crate::header::vary;
+use crate::host_index::HostIndex;
 use crate::names;
 use crate::policy::Policy;
 use crate::request::Request;
@@ -38,13 +38,6 @@ pub struct Entry {
     pub policy: Option<Policy>,
 }
 
-impl Entry {
-    /// Whether the entry's host condition holds for a lower-case request host.
-    fn matches_host(&self, host: &str) -> bool {
-        self.hosts.is_empty() || self.hosts.iter().any(|h| h.matches(host))
-    }
-}
-
 /// Which policy decides a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Selection {
@@ -59,18 +52,6 @@ pub enum Selection {
     },
 }
 
-/// Entries by host: each list holds entry indices in configuration order.
-#[derive(Debug, Clone, Default)]
-struct HostIndex {
-    exact: HashMap<String, Vec<usize>>,
-    subdomains: HashMap<String, Vec<usize>>,
-    any_host: Vec<usize>,
-}
-
-/// The most lists one request merges (its exact host, one per parent domain, any host);
-/// a deeper host name falls back to trying every entry.
-const MAX_LISTS: usize = 16;
-
 /// The configuration, ready.
 #[derive(Debug, Clone)]
 pub struct PolicySet {
@@ -84,22 +65,7 @@ pub struct PolicySet {
 impl PolicySet {
     /// Assembles a checked configuration.
     pub fn new(top: Policy, entries: Vec<Entry>, mode: Mode, debug_header: bool) -> Self {
-        let mut index = HostIndex::default();
-        for (i, entry) in entries.iter().enumerate() {
-            if entry.hosts.is_empty() {
-                index.any_host.push(i);
-            }
-            for host in &entry.hosts {
-                let (map, key) = match host {
-                    HostPattern::Exact(name) => (&mut index.exact, name),
-                    HostPattern::Subdomains(domain) => (&mut index.subdomains, domain),
-                };
-                let list = map.entry(key.clone()).or_default();
-                if list.last() != Some(&i) {
-                    list.push(i);
-                }
-            }
-        }
+        let index = HostIndex::new(&entries);
         PolicySet {
             top,
             entries,
@@ -155,25 +121,26 @@ impl PolicySet {
         let origin = req.origin_str().filter(|o| !o.is_empty());
         let mut first = None;
         let mut outcome = None;
-        self.for_each_candidate(request_host(req.authority), |i| {
-            let entry = &self.entries[i];
-            if !entry.path.as_ref().is_none_or(|p| p.matches(path)) {
-                return false;
-            }
-            let Some(policy) = &entry.policy else {
-                outcome = Some(Selection::Excluded(i));
-                return true;
-            };
-            let earlier = *first.get_or_insert(i) != i;
-            if origin.is_some_and(|o| policy.allows(o)) {
-                outcome = Some(Selection::Policy {
-                    id: PolicyId::Entry(i),
-                    by_origin: earlier,
-                });
-                return true;
-            }
-            false
-        });
+        self.index
+            .for_each_candidate(&self.entries, request_host(req.authority), |i| {
+                let entry = &self.entries[i];
+                if !entry.path.as_ref().is_none_or(|p| p.matches(path)) {
+                    return false;
+                }
+                let Some(policy) = &entry.policy else {
+                    outcome = Some(Selection::Excluded(i));
+                    return true;
+                };
+                let earlier = *first.get_or_insert(i) != i;
+                if origin.is_some_and(|o| policy.allows(o)) {
+                    outcome = Some(Selection::Policy {
+                        id: PolicyId::Entry(i),
+                        by_origin: earlier,
+                    });
+                    return true;
+                }
+                false
+            });
         outcome.unwrap_or(match first {
             Some(i) => Selection::Policy {
                 id: PolicyId::Entry(i),
@@ -181,72 +148,6 @@ impl PolicySet {
             },
             None => top,
         })
-    }
-
-    /// Calls `visit` with the index of every entry whose host condition holds, in
-    /// configuration order, until it returns `true`.
-    fn for_each_candidate<'s>(&'s self, host: &[u8], mut visit: impl FnMut(usize) -> bool) {
-        let mut buf = [0u8; 256];
-        let long;
-        let host = match buf.get_mut(..host.len()) {
-            Some(lower) => {
-                lower.copy_from_slice(host);
-                lower.make_ascii_lowercase();
-                std::str::from_utf8(lower).unwrap_or("")
-            }
-            // A longer host still matches a `*.domain` entry: lower-cased on the heap.
-            None => {
-                long = String::from_utf8(host.to_ascii_lowercase()).unwrap_or_default();
-                long.as_str()
-            }
-        };
-        let mut lists: [&'s [usize]; MAX_LISTS] = [&[]; MAX_LISTS];
-        let mut n = 0;
-        let mut add = |list: Option<&'s Vec<usize>>| {
-            if let Some(list) = list {
-                if let Some(slot) = lists.get_mut(n) {
-                    *slot = list;
-                }
-                n += 1;
-            }
-        };
-        add(Some(&self.index.any_host));
-        add(self.index.exact.get(host));
-        let mut from = 0;
-        while let Some(dot) = host[from..].find('.') {
-            from += dot + 1;
-            // `*.domain` covers subdomains only: something before the dot (`.domain` is none).
-            if from > 1 {
-                add(self.index.subdomains.get(&host[from..]));
-            }
-        }
-        if n > MAX_LISTS {
-            // A host with more labels than lists kept: try every entry, in order.
-            for (i, entry) in self.entries.iter().enumerate() {
-                if entry.matches_host(host) && visit(i) {
-                    return;
-                }
-            }
-            return;
-        }
-        // A merge of sorted lists; an entry listed twice (two hosts) comes out once.
-        let mut last = None;
-        loop {
-            let Some(k) = (0..n)
-                .filter(|&k| !lists[k].is_empty())
-                .min_by_key(|&k| lists[k][0])
-            else {
-                return;
-            };
-            let i = lists[k][0];
-            lists[k] = &lists[k][1..];
-            if last != Some(i) {
-                last = Some(i);
-                if visit(i) {
-                    return;
-                }
-            }
-        }
     }
 
     /// Selects the policy and decides; in dry run the decision acts on nothing and carries

@@ -5,17 +5,19 @@
 //! else is not a browser's origin and only a matcher that asks for it (`ignore_case`, a
 //! regex) may match it.
 
+mod ip;
 mod matcher;
 mod probe;
 mod serialized;
 
 use std::collections::{HashMap, HashSet};
 
+pub use ip::{canonical_ip, ends_in_number};
 pub use matcher::{Matcher, StringKind};
 pub use probe::foreign_origin_admitted;
 pub use serialized::{
-    MAX_ORIGIN_LEN, OriginError, OriginParts, Wildcard, canonical_ip, default_port, ends_in_number,
-    is_browser_origin, normalize_origin, parse_wildcard, split_origin,
+    MAX_ORIGIN_LEN, OriginError, OriginParts, Wildcard, default_port, is_browser_origin,
+    normalize_origin, parse_wildcard, split_origin,
 };
 
 /// The configured origins, indexed for lookups that do not grow with their number.

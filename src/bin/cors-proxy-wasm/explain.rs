@@ -8,10 +8,11 @@ use serde_json::{Value, json};
 
 use crate::browser::{fetch_method, header_line, split_url, unsafe_header_names};
 use crate::exchange::{self, Header};
-use crate::lint::{self as lint_cmd, string};
+use crate::lint as lint_cmd;
 use crate::output::{self, WARNING, styled};
 use crate::report;
 use crate::source::{self, Config, DEFAULT_CODE};
+use crate::string;
 
 const HELP: &str = "\
 usage: cors-proxy-wasm explain --config FILE [--filter N|NAME] [--origin ORIGIN] [--method M]

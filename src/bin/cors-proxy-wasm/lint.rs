@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::output::{self, BOLD, DIM, ERROR, NOTE, OK, WARNING, styled};
 use crate::source::{self, Config, DEFAULT_CODE};
+use crate::string;
 
 const HELP: &str = "\
 usage: cors-proxy-wasm lint [--strict] [--json] [--code TEXT]... FILE...
@@ -66,14 +67,6 @@ fn options(args: Vec<OsString>) -> Result<Option<Options>, String> {
         o.code = DEFAULT_CODE.map(str::to_owned).to_vec();
     }
     Ok(Some(o))
-}
-
-/// An argument as UTF-8.
-pub fn string(value: Result<OsString, lexopt::Error>) -> Result<String, String> {
-    value
-        .map_err(|e| e.to_string())?
-        .into_string()
-        .map_err(|v| format!("{v:?} is not UTF-8"))
 }
 
 /// One problem with its field path and file line.

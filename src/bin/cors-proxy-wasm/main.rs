@@ -21,9 +21,13 @@ mod lint;
 #[cfg(not(target_arch = "wasm32"))]
 mod locate;
 #[cfg(not(target_arch = "wasm32"))]
+mod reason;
+#[cfg(not(target_arch = "wasm32"))]
 mod report;
 #[cfg(not(target_arch = "wasm32"))]
 mod source;
+#[cfg(not(target_arch = "wasm32"))]
+mod yaml;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -45,6 +49,15 @@ lint     checks every configuration of the filter in each FILE: a JSON policy, a
 explain  what the filter decides for a browser's request, and the exact response headers.
 
 Run `cors-proxy-wasm lint --help` or `cors-proxy-wasm explain --help` for the options.";
+
+#[cfg(not(target_arch = "wasm32"))]
+/// An argument as UTF-8.
+fn string(value: Result<std::ffi::OsString, lexopt::Error>) -> Result<String, String> {
+    value
+        .map_err(|e| e.to_string())?
+        .into_string()
+        .map_err(|v| format!("{v:?} is not UTF-8"))
+}
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
