@@ -87,6 +87,25 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The field path the refusal names (`policies[0].allow_origins[2]`), if it names one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            ConfigError::Empty | ConfigError::Syntax(_) => None,
+            ConfigError::WrongType { path, .. }
+            | ConfigError::UnknownField { path, .. }
+            | ConfigError::Missing { path, .. }
+            | ConfigError::EmptyList { path, .. }
+            | ConfigError::Invalid { path, .. }
+            | ConfigError::StarInList { path }
+            | ConfigError::NotAToken { path, .. }
+            | ConfigError::LowerCaseMethod { path, .. }
+            | ConfigError::Origin { path, .. }
+            | ConfigError::CredentialsWithForeignOrigins { path, .. } => Some(path),
+        }
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Field names in paths are printed as written, and a key may hold control characters

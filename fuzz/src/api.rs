@@ -47,19 +47,7 @@ pub fn dry_run_check(config: &Config, plan: &ResponsePlan, headers: &[(&[u8], &[
 
 /// The field path a refusal names, if it names one.
 pub fn error_path(error: &ConfigError) -> Option<&str> {
-    match error {
-        ConfigError::Empty | ConfigError::Syntax(_) => None,
-        ConfigError::WrongType { path, .. }
-        | ConfigError::UnknownField { path, .. }
-        | ConfigError::Missing { path, .. }
-        | ConfigError::EmptyList { path, .. }
-        | ConfigError::Invalid { path, .. }
-        | ConfigError::StarInList { path }
-        | ConfigError::NotAToken { path, .. }
-        | ConfigError::LowerCaseMethod { path, .. }
-        | ConfigError::Origin { path, .. }
-        | ConfigError::CredentialsWithForeignOrigins { path, .. } => Some(path),
-    }
+    error.path()
 }
 
 /// Whether the refusal says the field at its path is missing (the path then names a field

@@ -8,6 +8,7 @@ mod origins;
 mod raw;
 
 pub use entries::ENTRY_FIELDS;
+pub use origins::MATCHER_KINDS;
 pub use raw::{POLICY_FIELDS, RawPolicy};
 
 use serde_json::Value;

@@ -9,7 +9,7 @@ use crate::origin::{
 };
 
 /// What a `StringMatcher` object may hold.
-const MATCHER_KINDS: [&str; 6] = [
+pub const MATCHER_KINDS: [&str; 6] = [
     "exact",
     "prefix",
     "suffix",

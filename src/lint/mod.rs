@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::config::json;
+use crate::config::{self, json};
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +117,7 @@ pub fn policy(
             continue;
         }
         let Some(m) = entry.as_object() else { continue };
-        for key in [
-            "exact",
-            "prefix",
-            "suffix",
-            "contains",
-            "regex",
-            "safe_regex",
-        ] {
+        for key in config::MATCHER_KINDS {
             let Some(v) = get(m, key) else { continue };
             let text = v
                 .as_str()

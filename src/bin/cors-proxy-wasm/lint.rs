@@ -5,7 +5,6 @@
 use std::ffi::OsString;
 
 use cors_proxy_wasm::config;
-use cors_proxy_wasm::error::ConfigError;
 use cors_proxy_wasm::lint::{self, Finding, Severity};
 use serde_json::{Value, json};
 
@@ -177,7 +176,7 @@ pub fn check(config: &Config) -> Vec<Problem> {
         }
     };
     if let Err(e) = config::parse(text.as_bytes()) {
-        let (path, line) = match error_path(&e) {
+        let (path, line) = match e.path() {
             // `policies[0] inherits allow_origins[1]`: the line is the inherited field's.
             Some(path) => (
                 path.to_owned(),
@@ -231,23 +230,6 @@ fn problem(config: &Config, f: &Finding<'_>) -> Problem {
         line: config.at.find(&path),
         path,
         message: f.kind.explain().to_string(),
-    }
-}
-
-/// The field path a configuration error names, if any.
-fn error_path(e: &ConfigError) -> Option<&str> {
-    match e {
-        ConfigError::Empty | ConfigError::Syntax(_) => None,
-        ConfigError::WrongType { path, .. }
-        | ConfigError::UnknownField { path, .. }
-        | ConfigError::Missing { path, .. }
-        | ConfigError::EmptyList { path, .. }
-        | ConfigError::Invalid { path, .. }
-        | ConfigError::StarInList { path }
-        | ConfigError::NotAToken { path, .. }
-        | ConfigError::LowerCaseMethod { path, .. }
-        | ConfigError::Origin { path, .. }
-        | ConfigError::CredentialsWithForeignOrigins { path, .. } => Some(path),
     }
 }
 
