@@ -30,11 +30,8 @@ HOST = "api.example.com"
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[harness.Upstream]:
-    up = harness.Upstream()
-    try:
+    with harness.Upstream() as up:
         yield up
-    finally:
-        up.close()
 
 
 @pytest.fixture(scope="module")

@@ -52,8 +52,5 @@ def demo_envoy(deploy_artifacts: Path, wasm: Path, envoy_bin: Path) -> Iterator[
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[harness.Upstream]:
-    up = harness.Upstream()
-    try:
+    with harness.Upstream() as up:
         yield up
-    finally:
-        up.close()

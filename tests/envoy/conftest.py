@@ -39,9 +39,8 @@ def envoy_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[Upstream]:
-    up = Upstream()
-    yield up
-    up.close()
+    with Upstream() as up:
+        yield up
 
 
 class EnvoyCache:

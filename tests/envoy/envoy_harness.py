@@ -301,6 +301,12 @@ class Upstream:
         self.server.shutdown()
         self.server.server_close()
 
+    def __enter__(self) -> "Upstream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 # ------------------------------------------------------------------------------------------------
 # HTTP client
