@@ -112,6 +112,8 @@ fn serialize_ipv6(address: Ipv6Addr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn ipv6_serialization_follows_whatwg() {
