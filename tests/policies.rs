@@ -25,6 +25,14 @@ const GATEWAY: &str = r#"{
   ]
 }"#;
 
+/// What the partner entry sends its own origin: credentials on, the exposed header inherited.
+const PARTNER_GRANT: &[(&str, &str)] = &[
+    ("access-control-allow-origin", "https://portal.partner.test"),
+    ("access-control-allow-credentials", "true"),
+    ("access-control-expose-headers", "X-Request-Id"),
+    ("vary", "Origin"),
+];
+
 fn set(json: &str) -> PolicySet {
     config::parse(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -75,16 +83,7 @@ fn each_host_and_path_gets_its_entry() {
             &[],
         );
         assert_eq!(status, 200);
-        assert_eq!(
-            headers,
-            h(&[
-                ("access-control-allow-origin", "https://portal.partner.test"),
-                ("access-control-allow-credentials", "true"),
-                ("access-control-expose-headers", "X-Request-Id"),
-                ("vary", "Origin")
-            ]),
-            "{host}"
-        );
+        assert_eq!(headers, h(PARTNER_GRANT), "{host}");
     }
     // The top-level origin is not the partner entry's: denied under the partner entry.
     let (_, headers, outcome) = run(
@@ -527,15 +526,7 @@ fn selection_fuzz_findings_stay_fixed() {
     let deep = format!("{}partner.example.com", "a.".repeat(150));
     assert!(deep.len() > 256);
     let (_, headers, _) = run(&s, "GET", &deep, "/x", &partner, &[]);
-    assert_eq!(
-        headers,
-        h(&[
-            ("access-control-allow-origin", "https://portal.partner.test"),
-            ("access-control-allow-credentials", "true"),
-            ("access-control-expose-headers", "X-Request-Id"),
-            ("vary", "Origin")
-        ])
-    );
+    assert_eq!(headers, h(PARTNER_GRANT));
     // An empty `Origin` is no `Origin`: the first matching entry decides, not a later `*` entry.
     let s = set(r#"{"allow_origins": ["https://a.test"], "policies": [
         {"match": {"path_prefix": "/"}, "allow_origins": ["https://b.test"]},
