@@ -1,7 +1,7 @@
 //! Which requests a policy entry applies to: its `match` (host names and a path condition),
 //! checked at load.
 
-use crate::origin::{canonical_ip, ends_in_number};
+use crate::origin::{canonical_ip, ends_in_number, is_host};
 use crate::regex::AnchoredRegex;
 
 /// A host condition: a name compared without case, or `*.domain` for its subdomains.
@@ -21,11 +21,6 @@ impl HostPattern {
             Some(domain) => (domain, true),
             None => (lower.as_str(), false),
         };
-        let label_ok = |l: &str| {
-            !l.is_empty()
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
         if name.contains(':') && !name.starts_with('[') {
             return Err(format!(
                 "{host:?} has a port; hosts are compared without their port, so write {:?}",
@@ -35,7 +30,7 @@ impl HostPattern {
         let valid = match canonical_ip(name) {
             Some(Ok(canonical)) if !wildcard => canonical == name,
             Some(_) => false,
-            None => name.split('.').all(label_ok),
+            None => is_host(name),
         };
         if !valid {
             return Err(format!(
@@ -52,9 +47,7 @@ impl HostPattern {
             false => HostPattern::Exact(name.to_owned()),
         })
     }
-}
 
-impl HostPattern {
     /// Whether a lower-case request host (without its port) matches.
     pub fn matches(&self, host: &str) -> bool {
         match self {

@@ -16,7 +16,7 @@ pub use ip::{canonical_ip, ends_in_number};
 pub use matcher::{Matcher, StringKind};
 pub use probe::foreign_origin_admitted;
 pub use serialized::{
-    MAX_ORIGIN_LEN, OriginError, OriginParts, Wildcard, default_port, is_browser_origin,
+    MAX_ORIGIN_LEN, OriginError, OriginParts, Wildcard, default_port, is_browser_origin, is_host,
     normalize_origin, parse_wildcard, split_origin,
 };
 

@@ -96,7 +96,7 @@ fn is_port(s: &str) -> bool {
 }
 
 /// A host name or IPv4 address: non-empty dot-separated labels of letters, digits, `-`, `_`.
-fn is_host(s: &str) -> bool {
+pub fn is_host(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|label| {
             !label.is_empty()
