@@ -18,6 +18,29 @@ pub enum Edit<'a> {
     Set(&'static str, Cow<'a, str>),
 }
 
+/// The header list after the edits, as the host applies them (each header an edit names loses
+/// every line; a set one comes back once, at the end): what a client sees. For tools and tests
+/// that run the engine without a host; the filter makes the host calls instead.
+pub fn apply<'a>(
+    headers: &[(&'a [u8], &'a [u8])],
+    edits: &'a [Edit<'a>],
+) -> Vec<(&'a [u8], &'a [u8])> {
+    let edited = |name: &[u8]| {
+        edits.iter().any(|e| match e {
+            Edit::Remove(n) => n.eq_ignore_ascii_case(name),
+            Edit::Set(n, _) => n.as_bytes().eq_ignore_ascii_case(name),
+        })
+    };
+    let mut out: Vec<(&[u8], &[u8])> = Vec::with_capacity(headers.len() + edits.len());
+    out.extend(headers.iter().copied().filter(|(name, _)| !edited(name)));
+    for edit in edits {
+        if let Edit::Set(name, value) = edit {
+            out.push((name.as_bytes(), value.as_bytes()));
+        }
+    }
+    out
+}
+
 /// Whether the plan replaces or removes `Access-Control-*` headers the upstream set (counted:
 /// an application still sending its own CORS headers behind the filter is worth knowing).
 pub fn replaces_upstream(plan: &Plan, headers: &[(&[u8], &[u8])]) -> bool {

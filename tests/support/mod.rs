@@ -5,31 +5,10 @@
 use cors_proxy_wasm::decision::{Outcome, ResponsePlan};
 use cors_proxy_wasm::policy_set::PolicySet;
 use cors_proxy_wasm::request::Request;
-use cors_proxy_wasm::response::Edit;
 
 /// Applies edits to a header list as the host does, one call each: the complete list the
 /// client then sees.
-pub fn apply_edits<'a>(
-    headers: &[(&'a [u8], &'a [u8])],
-    edits: &'a [Edit<'a>],
-) -> Vec<(&'a [u8], &'a [u8])> {
-    let mut out: Vec<(&[u8], &[u8])> = Vec::with_capacity(headers.len() + edits.len());
-    for (name, value) in headers {
-        let edited = edits.iter().any(|e| match e {
-            Edit::Remove(n) => n.eq_ignore_ascii_case(name),
-            Edit::Set(n, _) => n.as_bytes().eq_ignore_ascii_case(name),
-        });
-        if !edited {
-            out.push((name, value));
-        }
-    }
-    for edit in edits {
-        if let Edit::Set(name, value) = edit {
-            out.push((name.as_bytes(), value.as_bytes()));
-        }
-    }
-    out
-}
+pub use cors_proxy_wasm::response::apply as apply_edits;
 
 /// Encodes pairs the way the host serializes a header map.
 pub fn encode_map(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {

@@ -6,7 +6,7 @@
 use cors_proxy_wasm::decision::{Outcome, PolicyId};
 use cors_proxy_wasm::policy_set::{Mode, PolicySet, Selection};
 use cors_proxy_wasm::request::Request;
-use cors_proxy_wasm::response::Edit;
+use cors_proxy_wasm::response::{self, Edit};
 use serde_json::{Map, Value};
 
 use crate::reason::{Asked, Lists};
@@ -142,24 +142,16 @@ fn as_pairs(headers: &[Header]) -> Vec<(&[u8], &[u8])> {
         .collect()
 }
 
-/// The response after the edits, as the host applies them: removed and replaced lines go, set
-/// headers are appended; `:status` is left out.
+/// The response after the edits, as the host applies them; `:status` is left out.
 fn apply(headers: &[Header], edits: &[Edit<'_>]) -> Vec<Header> {
-    let touched = |name: &str| {
-        edits.iter().any(|e| match e {
-            Edit::Remove(n) => n.eq_ignore_ascii_case(name.as_bytes()),
-            Edit::Set(n, _) => n.eq_ignore_ascii_case(name),
+    response::apply(&as_pairs(headers), edits)
+        .into_iter()
+        .filter(|(n, _)| *n != b":status")
+        .map(|(n, v)| {
+            (
+                String::from_utf8_lossy(n).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            )
         })
-    };
-    let mut out: Vec<Header> = headers
-        .iter()
-        .filter(|(n, _)| n != ":status" && !touched(n))
-        .cloned()
-        .collect();
-    for e in edits {
-        if let Edit::Set(n, v) = e {
-            out.push(((*n).to_owned(), v.to_string()));
-        }
-    }
-    out
+        .collect()
 }
