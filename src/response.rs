@@ -20,7 +20,10 @@ pub enum Edit<'a> {
 
 /// The header list after the edits, as the host applies them (each header an edit names loses
 /// every line; a set one comes back once, at the end): what a client sees. For tools and tests
-/// that run the engine without a host; the filter makes the host calls instead.
+/// that run the engine without a host; the filter makes the host calls instead, and leaves it
+/// out of its build: with it in, LTO inlines the per-request code differently (+78 to +136 wasm
+/// instructions per request, counted), although the filter never calls it.
+#[cfg(not(target_os = "wasi"))]
 pub fn apply<'a>(
     headers: &[(&'a [u8], &'a [u8])],
     edits: &'a [Edit<'a>],
